@@ -26,7 +26,7 @@ dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 extras = {
     'dev': dev_requirements,
     # heavy optional pieces: face detection and the real-browser explorer test
-    'extract': ['opencv-contrib-python-headless>=4.8'],
+    'extract': ['opencv-contrib-python-headless>=4.8,<5'],
     'face': ['mediapipe==0.10.21'],
     'browser': ['playwright>=1.40'],
 }

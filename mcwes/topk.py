@@ -54,8 +54,9 @@ def _ranked(cas: Tensor, h: Sequence[float], exclude: Tensor | None, where: str)
     ex = _check_exclude(exclude, cas, where)                                          # (B, T)
     flag = ex.unsqueeze(-1).expand(B, T, C).gather(1, order).to(torch.uint8)          # (B, T, C) in rank order
     order = order.gather(1, torch.sort(flag, dim=1, stable=True).indices)             # kept first, then excluded
-    table = torch.tensor([k_from_h(n, hs) for n in range(1, T + 1)], device=cas.device)  # (T, C): k for n kept
-    return order, table[T - 1 - ex.sum(dim=1)]                                        # (B, C)
+    n = torch.arange(1, T + 1, dtype=torch.float64).unsqueeze(1)                      # (T, 1) kept counts, on CPU
+    table = torch.minimum(torch.floor(n / torch.tensor(hs, dtype=torch.float64)).clamp(min=1), n)  # (T, C): Eq. 7
+    return order, table.long().to(cas.device)[T - 1 - ex.sum(dim=1)]                  # (B, C)
 
 # %% ../nbs/12_topk.ipynb #d2fdcace
 def _rank_mask(k: Tensor, T: int) -> Tensor:

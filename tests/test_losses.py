@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from mcwes.config import LossConfig, ModelConfig
-from mcwes.consistency import ShapeError, feature_consistency, similarity_maps
+from mcwes.cscm import ShapeError
+from mcwes.consistency import feature_consistency, similarity_maps
 from mcwes.duration import duration_mask
 from mcwes.model import MCWES, suppress_cas
 from mcwes.losses import LOSS_TERMS, compute_losses, loss_dc3, loss_gl, loss_sc, loss_sl, loss_weights, mil_from_pooled, mil_loss

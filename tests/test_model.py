@@ -153,8 +153,9 @@ def test_real_rgb_features_single_stream():
     files = sorted((root / "real_features").glob("*-rgb.npz"))
     if not files:
         pytest.skip(f"no *-rgb.npz in {root / 'real_features'}")
-    feats = np.load(files[0])["feature"][0][::4]                    # (T, 1024): stride 2 -> stride 8
-    x = torch.as_tensor(feats, dtype=torch.float32)[None]
+    features = pytest.importorskip("mcwes.features", reason="mcwes.features (02_features) not exported yet")
+    feats, _, _ = features.read_lgsnet_npz(files[0])                # (T', 1024) at stride 2
+    x = torch.as_tensor(features.lgsnet_to_snippets(feats))[None]   # (1, T, 1024) at stride 8
     m = MCWES(x.shape[-1], ModelConfig(streams=("rgb",)), generator=gen(15)).eval()
     with torch.no_grad():
         out = m(x)
