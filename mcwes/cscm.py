@@ -14,7 +14,7 @@ from .config import ModelConfig
 
 # %% auto #0
 __all__ = ['STREAM_LAYOUTS', 'ShapeError', 'check_btd', 'init_parameters_', 'materialize_', 'Dropout', 'set_dropout_generator',
-           'core_attention', 'conv3_as_linear', 'CompensationGate', 'CSCM', 'CCM', 'ConcatEnhancer',
+           'core_attention', 'conv3_as_linear', 'conv1d_btc', 'CompensationGate', 'CSCM', 'CCM', 'ConcatEnhancer',
            'CrossModalEnhancer', 'make_enhancer', 'as_numpy', 'plot_cscm_maps', 'demo_video']
 
 # %% ../nbs/10_cscm.ipynb #536537f2
@@ -94,6 +94,23 @@ def conv3_as_linear(conv: nn.Conv1d) -> nn.Linear:
         if conv.bias is not None: lin.bias.copy_(conv.bias)
     return lin
 
+# %% ../nbs/10_cscm.ipynb #c1d0b7c1
+def conv1d_btc(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    "`conv` (stride 1, padding k // 2, odd k) applied along T of `x` (B, T, C_in) -> (B, T, C_out), as one matrix product."
+    k = conv.kernel_size[0]
+    if k % 2 == 0 or conv.stride != (1,) or conv.dilation != (1,) or conv.groups != 1 or conv.padding != (k // 2,):
+        raise ValueError(f"conv1d_btc: expected Conv1d(stride=1, padding=k//2, odd k, groups=1), got {conv}")
+    if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[2] != conv.in_channels:
+        raise ShapeError(f"conv1d_btc expected x of shape (B, T, {conv.in_channels}), got {tuple(getattr(x, 'shape', ()))}")
+    w = conv.weight                                                      # (C_out, C_in, k)
+    if k == 1: return F.linear(x, w[:, :, 0], conv.bias)                 # (B, T, C_out)
+    dev = x.device.type
+    if torch.is_autocast_enabled(dev): x = x.to(torch.get_autocast_dtype(dev))  # im2col in the product's dtype
+    B, T, C = x.shape
+    cols = F.pad(x, (0, 0, k // 2, k // 2)).unfold(1, k, 1)              # (B, T, C_in, k) view of the padded input
+    return F.linear(cols.reshape(B, T, C * k), w.reshape(w.shape[0], C * k), conv.bias)  # (B, T, C_out)
+
+
 # %% ../nbs/10_cscm.ipynb #73e938b6
 class CompensationGate(nn.Module):
     "O = sigmoid(F_aux * F_main) * X_main (Eq. 1-6); `core`: add the core self-attention; `channel_sigmoid`: Eq. 1's sigmoid."
@@ -126,7 +143,7 @@ def _gate_forward(self, x_main: torch.Tensor, x_aux: torch.Tensor, return_maps: 
         f_q = self.query(x_main)                                    # (B, T, D)  Eq. 2
         mixed, attn = core_attention(f_q, scale=self.scale, chunk=self.core_chunk, return_attn=return_maps)
         x_aux = x_aux + self.core_out(mixed)                        # X_aux + F_core, Eq. 3-4
-    f_aux = self.drop_aux(self.aux_conv(x_aux.transpose(1, 2)).transpose(1, 2))  # (B, T, D)  Eq. 4
+    f_aux = self.drop_aux(conv1d_btc(x_aux, self.aux_conv))      # (B, T, D)  Eq. 4
     r = torch.sigmoid(f_aux * f_main)                               # (B, T, D)  Eq. 5
     out = r * x_main                                                # (B, T, D)  Eq. 6
     return (out, {"R": r, "core_attn": attn, "F_main": f_main}) if return_maps else out

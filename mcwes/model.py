@@ -10,7 +10,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 from .config import ModelConfig
-from .cscm import (ShapeError, check_btd, Dropout, materialize_, make_enhancer, STREAM_LAYOUTS, as_numpy)
+from .cscm import (ShapeError, check_btd, Dropout, materialize_, make_enhancer, STREAM_LAYOUTS, as_numpy,
+                        conv1d_btc)
 
 # %% auto #0
 __all__ = ['CLASSES', 'AttentionGenerator', 'suppress_cas', 'MCWES', 'count_parameters', 'frames_to_snippets', 'plot_outputs']
@@ -32,9 +33,10 @@ class AttentionGenerator(nn.Module):
         materialize_(self, generator, device)
     def forward(self, x):
         check_btd(x, self.dim, "AttentionGenerator")
-        h = self.drop1(F.leaky_relu(self.conv1(x.transpose(1, 2)), self.slope))  # (B, hidden, T)
-        h = F.leaky_relu(self.conv2(h), self.slope)                              # (B, hidden, T)
-        return torch.sigmoid(self.drop2(self.out(h))[:, 0])                      # (B, T)
+        h = F.leaky_relu(conv1d_btc(x, self.conv1), self.slope)                  # (B, T, hidden)
+        h = self.drop1(h.transpose(1, 2)).transpose(1, 2)                        # masks drawn in (B, hidden, T) order
+        h = F.leaky_relu(conv1d_btc(h, self.conv2), self.slope)                  # (B, T, hidden)
+        return torch.sigmoid(self.drop2(conv1d_btc(h, self.out))[..., 0])        # (B, T)
 
 # %% ../nbs/11_model.ipynb #560daada
 def suppress_cas(cas: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
@@ -75,7 +77,7 @@ def _mcwes_forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
     attn = attns[0] if len(attns) == 1 else (attns[0] + attns[1]) / 2  # A: (B, T)
     feats = torch.cat(enhanced, -1) if len(enhanced) > 1 else enhanced[0]
     features = self.drop_fusion(F.leaky_relu(self.fusion(feats), self.slope))      # F: (B, T, C)
-    h = self.cls_conv(self.drop_cls1(features).transpose(1, 2)).transpose(1, 2)    # (B, T, C)
+    h = conv1d_btc(self.drop_cls1(features), self.cls_conv)                        # (B, T, C)
     cas = self.cls_out(self.drop_cls2(F.leaky_relu(h, self.slope)))                # S: (B, T, 3)
     return {"attn_rgb": attns[0], "attn_flow": attns[-1], "attn": attn,
             "cas": cas, "cas_supp": suppress_cas(cas, attn), "features": features}

@@ -102,9 +102,9 @@ def test_slider_moves_the_figure_in_a_real_browser(lab, tmp_path):
             page.set_default_timeout(60_000)
             page.goto(f"{lab['url']}/lab/tree/explore_demo.ipynb?token={lab['token']}")
             page.wait_for_selector(".jp-Notebook .jp-Cell")
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-            page.locator(".jp-Notebook .jp-Cell").first.click()
-            page.keyboard.press("Shift+Enter")                                    # run the cell
+            page.get_by_text("| Idle").wait_for(timeout=90_000)                    # the kernel is up
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()          # Run > Run All Cells
+            page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
             page.wait_for_selector(".js-plotly-plot .gtitle", timeout=90_000)
             page.wait_for_function("document.querySelector('.js-plotly-plot .gtitle').textContent.includes('k=(')")
             before = _title(page)
@@ -116,10 +116,12 @@ def test_slider_moves_the_figure_in_a_real_browser(lab, tmp_path):
             page.wait_for_function("!document.querySelector('.js-plotly-plot .gtitle').textContent.includes('k=(17, 13, 24)')",
                                    timeout=30_000)
             after = _title(page)
+            names = page.evaluate("Array.from(document.querySelector('.js-plotly-plot').data[9].x || [])")
             shot = page.screenshot(full_page=True)
         finally:
             browser.close()
     assert after != before and "k=(17, " in after and ", 24)" in after, after
+    assert names == ["MaE", "ME", "BG"], names                                 # the p panel got its class names
     k_me = int(after.split("k=(")[1].split(",")[1])
     assert k_me < 13, after                                                    # a larger h_ME pools fewer snippets
     (tmp_path / "explore_before.png").write_bytes(shot_before)
