@@ -49,10 +49,11 @@ def suppress_cas(cas: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/11_model.ipynb #f83a3443
 class MCWES(nn.Module):
     "MC-WES (SPEC 2): x (B, T, D * len(cfg.streams)) -> dict of attention (B, T), T-CAMs (B, T, 3), features."
-    def __init__(self, dim: int, cfg: ModelConfig | None = None, *, kernel_size: int = 3,
+    def __init__(self, dim: int, cfg: ModelConfig | None = None, *, kernel_size: int | None = None,
                  generator: torch.Generator | None = None, device=None):
         super().__init__()
         cfg = cfg if cfg is not None else ModelConfig()
+        kernel_size = cfg.kernel_size if kernel_size is None else kernel_size     # ModelConfig.kernel_size (3)
         if tuple(cfg.streams) not in STREAM_LAYOUTS: raise ValueError(f"MCWES: ModelConfig.streams must be one of {STREAM_LAYOUTS}, got {cfg.streams}")
         self.dim, self.streams, self.slope = dim, tuple(cfg.streams), cfg.leaky_slope
         c = dim * len(self.streams)                                    # C: fused width (2D, or D)
