@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 # %% auto #0
-__all__ = ['KINDS', 'MetricsError', 'interval_iou', 'me_max_frames', 'kind_from_duration', 'pr_curve', 'mean_average_precision',
+__all__ = ['MetricsError', 'interval_iou', 'me_max_frames', 'kind_from_duration', 'pr_curve', 'mean_average_precision',
            'evaluate', 'random_baseline', 'plot_matches', 'plot_pr_curve']
 
 # %% ../nbs/21_metrics.ipynb #95a96b94
@@ -42,7 +42,7 @@ def interval_iou(a, b) -> np.ndarray:
     return inter / union
 
 # %% ../nbs/21_metrics.ipynb #71e6b84f
-KINDS = ("MaE", "ME")  # class order: 0 = MaE, 1 = ME
+from .data import KINDS  # class order: 0 = MaE, 1 = ME (one definition, in mcwes.data)
 
 def me_max_frames(fps: float, me_max_seconds: float = 0.5) -> int:
     "Longest ME duration `offset - onset` in frames: 15 at 30 fps, 100 at 200 fps."

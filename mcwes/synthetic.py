@@ -14,16 +14,15 @@ from .data import write_annotations
 from .features import FeatureMeta, n_snippets, snippet_centers, write_feature_store
 
 # %% auto #0
-__all__ = ['KINDS', 'CASME2_CODES', 'SAMPLE_KNOBS', 'SyntheticError', 'SyntheticKnobs', 'SyntheticBasis', 'make_basis',
-           'event_envelopes', 'snippet_means', 'check_intervals', 'random_confounders', 'synthesize_video',
-           'random_intervals', 'dataset_basis', 'write_synthetic_dataset', 'make_sample_dataset',
-           'plot_synthetic_video', 'interval_mask']
+__all__ = ['CASME2_CODES', 'SAMPLE_KNOBS', 'SyntheticError', 'SyntheticKnobs', 'SyntheticBasis', 'make_basis', 'event_envelopes',
+           'snippet_means', 'check_intervals', 'random_confounders', 'synthesize_video', 'random_intervals',
+           'dataset_basis', 'write_synthetic_dataset', 'make_sample_dataset', 'plot_synthetic_video', 'interval_mask']
 
 # %% ../nbs/04_synthetic.ipynb #512bdf36
 class SyntheticError(ValueError):
     "Bad input to the synthetic-data generator (the message names the row, video or shape)."
 
-KINDS = ("MaE", "ME")  # class order: 0 = MaE, 1 = ME
+from .data import KINDS  # class order: 0 = MaE, 1 = ME (one definition, in mcwes.data)
 
 # %% ../nbs/04_synthetic.ipynb #53b31c87
 @dataclass(frozen=True)
