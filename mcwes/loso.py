@@ -21,10 +21,12 @@ from .features import FeatureStore
 from .metrics import evaluate
 from .spotting import spot_outputs
 from .train import TrainingSet, train_model, predict_video, resolve_device, save_checkpoint, OUTPUT_KEYS
+from .fast import train_folds
 
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'RunError', 'LoadedData', 'check_fits', 'annotations_for', 'load_dataset', 'git_hash', 'provenance',
-           'run_fold', 'summarize_seeds', 'run_loso', 'cache_root', 'cached_sample_run', 'load_fold_outputs']
+           'finish_fold', 'run_fold', 'run_folds_batched', 'summarize_seeds', 'run_loso', 'cache_root',
+           'cached_sample_run', 'load_fold_outputs']
 
 # %% ../nbs/31_loso.ipynb #f91d7fde
 class RunError(ValueError):
@@ -93,7 +95,8 @@ def git_hash() -> str:
         return h.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError): return "unknown"
 
-def provenance(data: LoadedData, annotations: str | os.PathLike, cfg: Config, device: torch.device, seeds) -> dict:
+def provenance(data: LoadedData, annotations: str | os.PathLike, cfg: Config, device: torch.device, seeds,
+               fold_batched: bool = False) -> dict:
     "A JSON-ready record of everything that determines a run's results."
     attrs = {k: (v if isinstance(v, (str, int, float, bool, list, dict, type(None))) else str(v))
              for k, v in data.annotations.attrs.items()}
@@ -104,7 +107,7 @@ def provenance(data: LoadedData, annotations: str | os.PathLike, cfg: Config, de
             "annotations": {"file": str(Path(annotations).resolve()), "sha256": _sha256(annotations), **attrs},
             "videos": int(len(data.videos)), "subjects": int(data.videos["subject"].nunique()),
             "evaluation": {"protocol": cfg.eval.protocol, "iou": cfg.eval.iou, "pooled_over_folds": True,
-                           "truncation": cfg.spot.truncation}, "seeds": list(seeds)}
+                           "truncation": cfg.spot.truncation}, "seeds": list(seeds), "fold_batched": bool(fold_batched)}
 
 # %% ../nbs/31_loso.ipynb #79638a4e
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -114,6 +117,26 @@ def _write_npz(path: Path, arrays: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp.npz")
     np.savez_compressed(tmp, **arrays); os.replace(tmp, path)
 
+def finish_fold(data: LoadedData, fold, fold_dir: Path, cfg: Config, model: torch.nn.Module, history: pd.DataFrame,
+                seconds: float, *, device: torch.device, seed: int, checkpoint: bool = True) -> pd.DataFrame:
+    "Write a trained fold's history, checkpoint, test outputs `(T, ...)` and proposals, then `done.json`; returns its proposals."
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    _write_csv(history, fold_dir / "history.csv")
+    dim = data.features[fold.train[0]].shape[1] // len(cfg.model.streams)
+    if checkpoint: save_checkpoint(fold_dir / "checkpoint.pt", model, cfg, dim, subject=fold.subject, seed=seed, train_videos=fold.train)
+    outs, props = {}, []
+    for v in fold.test:
+        o = predict_video(model, data.features[v], device=device)     # fp32: bf16 can move proposals
+        outs.update({f"{v}/{k}": o[k] for k in OUTPUT_KEYS})
+        props.append(spot_outputs(o, cfg, v))
+    _write_npz(fold_dir / "outputs.npz", outs)
+    props = pd.concat(props, ignore_index=True) if props else pd.DataFrame(columns=["video", "onset", "offset", "score", "kind"])
+    _write_csv(props, fold_dir / "proposals.csv")
+    atomic_write_text(fold_dir / "done.json", json.dumps({"subject": fold.subject, "seconds": seconds,
+                                                          "test_videos": list(fold.test)}) + "\n")
+    return props
+
+# %% ../nbs/31_loso.ipynb #dbef1350
 def run_fold(data: LoadedData, fold, fold_index: int, fold_dir: Path, cfg: Config, *, device: torch.device,
              seed: int, checkpoint: bool = True, progress: bool = True) -> pd.DataFrame:
     "Train on `fold.train`, spot on `fold.test`, write the fold's files; returns its proposals."
@@ -121,21 +144,27 @@ def run_fold(data: LoadedData, fold, fold_index: int, fold_dir: Path, cfg: Confi
     ts = TrainingSet(list(tr["video"]), [data.features[v] for v in tr["video"]], weak_labels(tr))
     res = train_model(ts, cfg, device=device, seed=seed, fold=fold_index, progress=progress,
                       desc=f"fold {fold.subject}")
-    fold_dir.mkdir(parents=True, exist_ok=True)
-    _write_csv(res.history, fold_dir / "history.csv")
-    if checkpoint: save_checkpoint(fold_dir / "checkpoint.pt", res.model, cfg, ts.n_channels // len(cfg.model.streams),
-                                   subject=fold.subject, seed=seed, train_videos=fold.train)
-    outs, props = {}, []
-    for v in fold.test:
-        o = predict_video(res.model, data.features[v], device=device)     # fp32: bf16 can move proposals
-        outs.update({f"{v}/{k}": o[k] for k in OUTPUT_KEYS})
-        props.append(spot_outputs(o, cfg, v))
-    _write_npz(fold_dir / "outputs.npz", outs)
-    props = pd.concat(props, ignore_index=True) if props else pd.DataFrame(columns=["video", "onset", "offset", "score", "kind"])
-    _write_csv(props, fold_dir / "proposals.csv")
-    atomic_write_text(fold_dir / "done.json", json.dumps({"subject": fold.subject, "seconds": res.seconds,
-                                                          "test_videos": list(fold.test)}) + "\n")
-    return props
+    return finish_fold(data, fold, fold_dir, cfg, res.model, res.history, res.seconds, device=device, seed=seed,
+                       checkpoint=checkpoint)
+
+# %% ../nbs/31_loso.ipynb #e3591d5a
+def run_folds_batched(data: LoadedData, folds: Sequence, fold_indices: Sequence[int], fold_dirs: Sequence[Path],
+                      cfg: Config, *, device: torch.device, seed: int, checkpoint: bool = True,
+                      progress: bool = True) -> list[pd.DataFrame]:
+    "Train `folds` together with `train_folds`, then spot and write each fold as `run_fold` does; returns their proposals."
+    if not (len(folds) == len(fold_indices) == len(fold_dirs)):
+        raise ValueError(f"run_folds_batched: {len(folds)} folds, {len(fold_indices)} fold indices, {len(fold_dirs)} folders")
+    videos = list(data.videos["video"]); pos = {v: i for i, v in enumerate(videos)}
+    train = [np.array([pos[v] for v in f.train], dtype=np.int64) for f in folds]      # fold.train order, as run_fold
+    res = train_folds([data.features[v] for v in videos], weak_labels(data.videos), train, cfg, device=device,
+                      seed=seed, fold_ids=list(fold_indices), progress=progress)
+    out, bar = [], tqdm(list(zip(folds, fold_indices, fold_dirs)), desc=f"spot seed {seed}", disable=not progress)
+    for k, (fold, i, fdir) in enumerate(bar):
+        bar.set_postfix(subject=fold.subject)
+        hist = res.history[res.history["fold"] == i].drop(columns="fold").reset_index(drop=True)
+        out.append(finish_fold(data, fold, fdir, cfg, res.models[k], hist, res.seconds / len(folds), device=device,
+                               seed=seed, checkpoint=checkpoint))
+    return out
 
 # %% ../nbs/31_loso.ipynb #77713b3c
 METRIC_KEYS = ("f1_me_05", "f1_me_10", "f1_me_p", "recall", "precision", "f1")
@@ -163,9 +192,26 @@ def _claim_run_dir(out: Path, cfg: Config) -> None:
     else: save_config(cfg, cfg_path)
 
 # %% ../nbs/31_loso.ipynb #f78c8ac2
+def _seed_folds(data: LoadedData, folds: Sequence, sdir: Path, cfg: Config, *, device: torch.device, seed: int,
+                checkpoints: bool, progress: bool, fold_batched: bool) -> list[pd.DataFrame]:
+    "Every fold's proposals for one seed, training the folds not yet done."
+    dirs = [sdir / "folds" / f.subject for f in folds]
+    if fold_batched:
+        todo = [i for i, d in enumerate(dirs) if not (d / "done.json").exists()]
+        new = dict(zip(todo, run_folds_batched(data, [folds[i] for i in todo], todo, [dirs[i] for i in todo], cfg, device=device,
+                                               seed=seed, checkpoint=checkpoints, progress=progress))) if todo else {}
+        return [new[i] if i in new else pd.read_csv(d / "proposals.csv") for i, d in enumerate(dirs)]
+    pooled, bar = [], tqdm(folds, desc=f"LOSO seed {seed}", disable=not progress)
+    for i, fold in enumerate(bar):
+        if (dirs[i] / "done.json").exists(): pooled.append(pd.read_csv(dirs[i] / "proposals.csv")); continue
+        bar.set_postfix(subject=fold.subject)
+        pooled.append(run_fold(data, fold, i, dirs[i], cfg, device=device, seed=seed, checkpoint=checkpoints, progress=progress))
+    return pooled
+
+# %% ../nbs/31_loso.ipynb #17b65c68
 def run_loso(features: str | os.PathLike, annotations: str | os.PathLike, out: str | os.PathLike, cfg: Config, *,
              device: str | torch.device | None = None, seeds: Sequence[int] = (0,), subjects: Sequence[str] | None = None,
-             checkpoints: bool = True, progress: bool = True) -> dict:
+             checkpoints: bool = True, progress: bool = True, fold_batched: bool = False) -> dict:
     "Run (or resume) a LOSO evaluation; writes RUN/{config,provenance,metrics}.json and RUN/proposals.csv."
     out, dev = Path(out), resolve_device(device)
     data = load_dataset(features, annotations, cfg)
@@ -174,17 +220,13 @@ def run_loso(features: str | os.PathLike, annotations: str | os.PathLike, out: s
     if not folds: raise RunError("no LOSO fold to run (no subject matches)")
     out.mkdir(parents=True, exist_ok=True)
     _claim_run_dir(out, cfg)
-    atomic_write_text(out / "provenance.json", json.dumps(provenance(data, annotations, cfg, dev, seeds), indent=2) + "\n")
+    prov = provenance(data, annotations, cfg, dev, seeds, fold_batched=fold_batched)
+    atomic_write_text(out / "provenance.json", json.dumps(prov, indent=2) + "\n")
     per_seed, all_props = {}, {}
     for seed in seeds:
-        sdir, pooled = out / f"seed_{seed}", []
-        bar = tqdm(folds, desc=f"LOSO seed {seed}", disable=not progress)
-        for i, fold in enumerate(bar):
-            fdir = sdir / "folds" / fold.subject
-            if (fdir / "done.json").exists(): pooled.append(pd.read_csv(fdir / "proposals.csv")); continue
-            bar.set_postfix(subject=fold.subject)
-            pooled.append(run_fold(data, fold, i, fdir, cfg, device=dev, seed=seed, checkpoint=checkpoints, progress=progress))
-        props = pd.concat(pooled, ignore_index=True)
+        sdir = out / f"seed_{seed}"
+        props = pd.concat(_seed_folds(data, folds, sdir, cfg, device=dev, seed=seed, checkpoints=checkpoints,
+                                      progress=progress, fold_batched=fold_batched), ignore_index=True)
         _write_csv(props, sdir / "proposals.csv")
         per_seed[seed] = _evaluate(props, data, cfg, [v for f in folds for v in f.test])
         atomic_write_text(sdir / "metrics.json", json.dumps(per_seed[seed], indent=2, default=float) + "\n")

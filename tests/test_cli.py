@@ -56,6 +56,23 @@ def test_seeds_give_mean_and_spread(tiny, tmp_path, capsys):
     assert "±" in capsys.readouterr().out
 
 
+def test_loso_fold_batched(tiny, tmp_path, capsys):
+    "`--fold-batched` runs end to end (report included), records itself, and a rerun resumes without training."
+    feats, ann = tiny
+    argv = ["loso", "--features", str(feats), "--annotations", str(ann), "--out", str(tmp_path / "run"), "--fold-batched", *TINY]
+    assert main(argv) == 0
+    assert "F1-ME(0.5)" in capsys.readouterr().out
+    run = tmp_path / "run"
+    assert json.loads((run / "provenance.json").read_text())["fold_batched"] is True
+    done = {f.parent.name: f.stat().st_mtime_ns for f in run.glob("seed_0/folds/*/done.json")}
+    assert len(done) == 3 and (run / "metrics.json").exists() and (run / "report.md").exists()
+    for d in run.glob("seed_0/folds/*"):
+        assert {p.name for p in d.iterdir()} == {"history.csv", "checkpoint.pt", "outputs.npz", "proposals.csv", "done.json"}
+        assert list(pd.read_csv(d / "history.csv")["iteration"]) == [0, 1, 2]
+    assert main(argv) == 0
+    assert {f.parent.name: f.stat().st_mtime_ns for f in run.glob("seed_0/folds/*/done.json")} == done
+
+
 def test_interrupted_loso_resumes_without_redoing_folds(tiny, tmp_path):
     feats, ann = tiny
     run = tmp_path / "run"
@@ -113,6 +130,7 @@ def test_help_explains_every_option():
     from mcwes import config as C
     for sec, cls in C._SECTIONS.items():
         for f in fields(cls): assert f"--{sec}.{f.name}" in r.stdout, f"--{sec}.{f.name}"
+    assert "--fold-batched" in r.stdout
 
 
 def test_extracted_clip_is_accepted_by_spot(tmp_path, capsys):
