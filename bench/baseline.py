@@ -25,10 +25,10 @@ from mcwes.duration import duration_mask
 
 class BaseGate(nn.Module):
     "CSCM, Eq. 1-6, plainly."
-    def __init__(self, d: int, p: float):
+    def __init__(self, d: int, p: float, pad: str):
         super().__init__()
         self.channel, self.query, self.core_out = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
-        self.aux_conv = nn.Conv1d(d, d, 3, padding=1)
+        self.aux_conv = nn.Conv1d(d, d, 3, padding=1, padding_mode=pad)
         self.drop_main, self.drop_aux = nn.Dropout(p), nn.Dropout(p)
 
     def forward(self, x_main, x_aux):                                    # (B, T, D) each
@@ -41,9 +41,10 @@ class BaseGate(nn.Module):
 
 
 class BaseAttention(nn.Module):
-    def __init__(self, d: int, hidden: int, p: float, slope: float):
+    def __init__(self, d: int, hidden: int, p: float, slope: float, pad: str):
         super().__init__()
-        self.conv1, self.conv2 = nn.Conv1d(d, hidden, 3, padding=1), nn.Conv1d(hidden, hidden, 3, padding=1)
+        self.conv1 = nn.Conv1d(d, hidden, 3, padding=1, padding_mode=pad)
+        self.conv2 = nn.Conv1d(hidden, hidden, 3, padding=1, padding_mode=pad)
         self.out, self.slope = nn.Conv1d(hidden, 1, 1), slope
         self.drop1, self.drop2 = nn.Dropout(p), nn.Dropout(p)
 
@@ -54,8 +55,8 @@ class BaseAttention(nn.Module):
 
 
 class _Gates(nn.Module):
-    def __init__(self, d, p):
-        super().__init__(); self.gates = nn.ModuleList([BaseGate(d, p), BaseGate(d, p)])
+    def __init__(self, d, p, pad):
+        super().__init__(); self.gates = nn.ModuleList([BaseGate(d, p, pad), BaseGate(d, p, pad)])
 
 
 class BaselineMCWES(nn.Module):
@@ -63,12 +64,14 @@ class BaselineMCWES(nn.Module):
     def __init__(self, dim: int, cfg: ModelConfig | None = None):
         super().__init__()
         cfg = cfg or ModelConfig()
-        if tuple(cfg.streams) != ("rgb", "flow") or cfg.enhance != "cscm" or cfg.attn_scale:
-            raise ValueError("BaselineMCWES covers the default model only: two streams, enhance='cscm', attn_scale=False")
+        if tuple(cfg.streams) != ("rgb", "flow") or cfg.enhance != "cscm" or cfg.attn_scale or cfg.kernel_size != 3:
+            raise ValueError("BaselineMCWES covers the default model only: two streams, enhance='cscm', attn_scale=False, kernel_size=3")
         c, self.dim, self.slope = 2 * dim, dim, cfg.leaky_slope
-        self.enhancer = _Gates(dim, cfg.dropout_cscm)
-        self.attention = nn.ModuleList([BaseAttention(dim, cfg.attn_hidden, cfg.dropout_attn, cfg.leaky_slope) for _ in range(2)])
-        self.fusion, self.cls_conv, self.cls_out = nn.Linear(c, c), nn.Conv1d(c, c, 3, padding=1), nn.Linear(c, 3)
+        pad = cfg.padding_mode                                           # "replicate" | "zeros", as the model's
+        self.enhancer = _Gates(dim, cfg.dropout_cscm, pad)
+        self.attention = nn.ModuleList([BaseAttention(dim, cfg.attn_hidden, cfg.dropout_attn, cfg.leaky_slope, pad) for _ in range(2)])
+        self.fusion, self.cls_out = nn.Linear(c, c), nn.Linear(c, 3)
+        self.cls_conv = nn.Conv1d(c, c, 3, padding=1, padding_mode=pad)
         self.drop_fusion, self.drop_cls1, self.drop_cls2 = nn.Dropout(cfg.dropout_fusion), nn.Dropout(cfg.dropout_cls), nn.Dropout(cfg.dropout_cls)
 
     def forward(self, x):                                                # (B, T, 2D)

@@ -42,6 +42,7 @@ class ModelConfig:
     dropout_cls: float = 0.7
     leaky_slope: float = 0.2
     kernel_size: int = 3              # temporal kernel of the aux conv, attention generator and classifier
+    padding_mode: str = "replicate"   # of those convs: "replicate" (edge snippet repeated) | "zeros" (CO2-Net)
 
 # %% ../nbs/00_config.ipynb #50917767
 @dataclass
@@ -97,6 +98,7 @@ class SpotConfig:
     varsigma: float = 0.15            # weight of the video-level probability in phi
     psi: float = 0.25                 # outer-region width relative to the proposal length
     outer_width: str = "round_min1"   # "round_min1" (SPEC) | "floor" (paper) | "co2net"
+    tcam: str = "product"             # T-CAM scored: "product" S * A (CO2-Net test code) | "supp" S_hat (SPEC 8) | "raw" S
     video_score: str = "prob"         # p_j from "prob" (softmax of top-K) | "logit"
     truncation: float = 0.1           # drop proposals with phi below this
     nms_iou: float = 0.01
@@ -189,8 +191,16 @@ def _build(cls, d: dict, where: str):
         kw[k] = _build(_SECTIONS[k], v, sub) if cls is Config and k in _SECTIONS else _coerce(v, hints[k], sub)
     return cls(**kw)
 
+# Fields added after the first release whose default changed the behaviour: a saved config (one with
+# every section below) that lacks them gets the value it was run with, so it reproduces that run.
+_LEGACY = {("model", "padding_mode"): "zeros", ("spot", "tcam"): "supp"}
+_SAVED = ("data", "model", "loss", "train", "spot", "eval")
+
 def config_from_dict(d: dict) -> Config:
-    "A `Config` from a (possibly partial) nested dict; missing fields take their defaults."
+    "A `Config` from a (possibly partial) nested dict; missing fields take their defaults (see `_LEGACY`)."
+    if isinstance(d, dict) and all(isinstance(d.get(k), dict) for k in _SAVED):
+        d = {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
+        for (sec, name), old in _LEGACY.items(): d[sec].setdefault(name, old)
     return _build(Config, d, "")
 
 def config_to_dict(cfg: Config) -> dict:

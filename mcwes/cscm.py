@@ -86,8 +86,8 @@ def core_attention(f_q: torch.Tensor, *, scale: float = 1.0, chunk: int = 0, ret
 # %% ../nbs/10_cscm.ipynb #797450d9
 def conv3_as_linear(conv: nn.Conv1d) -> nn.Linear:
     "The linear map a kernel-3, padding-1 `conv` computes on a length-1 sequence (its centre tap)."
-    if conv.kernel_size != (3,) or conv.padding != (1,) or conv.stride != (1,) or conv.groups != 1:
-        raise ValueError(f"conv3_as_linear: expected Conv1d(kernel_size=3, padding=1, stride=1), got {conv}")
+    if conv.kernel_size != (3,) or conv.padding != (1,) or conv.stride != (1,) or conv.groups != 1 or conv.padding_mode != "zeros":
+        raise ValueError(f"conv3_as_linear: expected Conv1d(kernel_size=3, padding=1, stride=1, zero padding), got {conv}")
     lin = nn.Linear(conv.in_channels, conv.out_channels, bias=conv.bias is not None, device=conv.weight.device)
     with torch.no_grad():
         lin.weight.copy_(conv.weight[:, :, 1])                       # (out, in): the centre tap
@@ -107,15 +107,18 @@ def conv1d_btc(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
     dev = x.device.type
     if torch.is_autocast_enabled(dev): x = x.to(torch.get_autocast_dtype(dev))  # im2col in the product's dtype
     B, T, C = x.shape
-    cols = F.pad(x, (0, 0, k // 2, k // 2)).unfold(1, k, 1)              # (B, T, C_in, k) view of the padded input
+    if conv.padding_mode == "zeros": xp = F.pad(x, (0, 0, k // 2, k // 2))      # (B, T + k - 1, C_in)
+    else: xp = F.pad(x.transpose(1, 2), (k // 2, k // 2), mode=conv.padding_mode).transpose(1, 2)
+    cols = xp.unfold(1, k, 1)                                            # (B, T, C_in, k) view of the padded input
     return F.linear(cols.reshape(B, T, C * k), w.reshape(w.shape[0], C * k), conv.bias)  # (B, T, C_out)
+
 
 
 # %% ../nbs/10_cscm.ipynb #73e938b6
 class CompensationGate(nn.Module):
     "O = sigmoid(F_aux * F_main) * X_main (Eq. 1-6); `core`: add the core self-attention; `channel_sigmoid`: Eq. 1's sigmoid."
     def __init__(self, dim: int, *, core: bool, channel_sigmoid: bool, dropout: float = 0.5,
-                 attn_scale: bool = False, core_chunk: int = 0, kernel_size: int = 3,
+                 attn_scale: bool = False, core_chunk: int = 0, kernel_size: int = 3, padding_mode: str = "replicate",
                  generator: torch.Generator | None = None, device=None):
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0: raise ValueError(f"{type(self).__name__}: kernel_size must be odd, got {kernel_size}")
@@ -126,7 +129,7 @@ class CompensationGate(nn.Module):
             if core:
                 self.query = nn.Linear(dim, dim)                    # W_q, b_q (Eq. 2)
                 self.core_out = nn.Linear(dim, dim)                 # W_f, b_f (Eq. 3)
-            self.aux_conv = nn.Conv1d(dim, dim, kernel_size, padding=kernel_size // 2)  # W_a, b_a (Eq. 4)
+            self.aux_conv = nn.Conv1d(dim, dim, kernel_size, padding=kernel_size // 2, padding_mode=padding_mode)  # W_a, b_a (Eq. 4)
         self.drop_main, self.drop_aux = Dropout(dropout), Dropout(dropout)
         materialize_(self, generator, device)
 
@@ -154,16 +157,16 @@ CompensationGate.forward = _gate_forward
 class CSCM(CompensationGate):
     "Core saliency compensation module (Eq. 1-6): channel gate from main, core self-attention added to aux."
     def __init__(self, dim: int, *, dropout: float = 0.5, attn_scale: bool = False, core_chunk: int = 0,
-                 kernel_size: int = 3, generator: torch.Generator | None = None, device=None):
-        super().__init__(dim, core=True, channel_sigmoid=True, dropout=dropout, attn_scale=attn_scale,
-                         core_chunk=core_chunk, kernel_size=kernel_size, generator=generator, device=device)
+                 kernel_size: int = 3, padding_mode: str = "replicate", generator: torch.Generator | None = None, device=None):
+        super().__init__(dim, core=True, channel_sigmoid=True, dropout=dropout, attn_scale=attn_scale, core_chunk=core_chunk,
+                         kernel_size=kernel_size, padding_mode=padding_mode, generator=generator, device=device)
 
 class CCM(CompensationGate):
     "CO2-Net's cross-modal consensus module: global channel descriptor of main x local temporal conv of aux, sigmoid."
-    def __init__(self, dim: int, *, dropout: float = 0.5, kernel_size: int = 3,
+    def __init__(self, dim: int, *, dropout: float = 0.5, kernel_size: int = 3, padding_mode: str = "replicate",
                  generator: torch.Generator | None = None, device=None):
         super().__init__(dim, core=False, channel_sigmoid=False, dropout=dropout, kernel_size=kernel_size,
-                         generator=generator, device=device)
+                         padding_mode=padding_mode, generator=generator, device=device)
 
 # %% ../nbs/10_cscm.ipynb #83a6a6cf
 class ConcatEnhancer(nn.Module):
@@ -203,9 +206,10 @@ def make_enhancer(cfg: ModelConfig, dim: int, *, generator: torch.Generator | No
     if cfg.enhance == "concat": return ConcatEnhancer(n)
     if cfg.enhance == "cscm":
         make = lambda: CSCM(dim, dropout=cfg.dropout_cscm, attn_scale=cfg.attn_scale, core_chunk=cfg.core_chunk,
-                            kernel_size=kernel_size, generator=generator, device=device)
+                            kernel_size=kernel_size, padding_mode=cfg.padding_mode, generator=generator, device=device)
     elif cfg.enhance == "ccm":
-        make = lambda: CCM(dim, dropout=cfg.dropout_cscm, kernel_size=kernel_size, generator=generator, device=device)
+        make = lambda: CCM(dim, dropout=cfg.dropout_cscm, kernel_size=kernel_size, padding_mode=cfg.padding_mode,
+                           generator=generator, device=device)
     else: raise ValueError(f"ModelConfig.enhance must be 'cscm', 'ccm' or 'concat', got {cfg.enhance!r}")
     return CrossModalEnhancer([make() for _ in range(n)])
 

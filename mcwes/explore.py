@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 from .config import Config, DataConfig, SpotConfig, preset, sample_dir
 from .topk import k_from_h, topk_pool, topk_mask
 from .duration import duration_mask, duration_stats
-from .spotting import spot_video, video_probabilities
+from .spotting import scoring_tcam, spot_video, video_probabilities
 from .metrics import evaluate, KINDS
 
 # %% auto #0
@@ -337,7 +337,7 @@ def respot(outputs: dict, cfg: Config, videos: Sequence[str] | None = None, vide
            **knobs) -> pd.DataFrame:
     "Spotted intervals (video, onset, offset, score, kind, cls) of `videos` (default all) with `cfg.spot` changed by `knobs`."
     spot, vs = spot_config(cfg.spot, **knobs), video_scores or {}
-    parts = [spot_video(o["attn"], o["cas_supp"], spot=spot, data=cfg.data, h=cfg.loss.h, video=v, video_score=vs.get(v))
+    parts = [spot_video(o["attn"], scoring_tcam(o, spot.tcam, v), spot=spot, data=cfg.data, h=cfg.loss.h, video=v, video_score=vs.get(v))
              for v in (sorted(outputs) if videos is None else videos) for o in [video_outputs(outputs, v)]]
     return pd.concat(parts, ignore_index=True) if parts else spot_video([], np.zeros((0, 3)), spot=spot, data=cfg.data, h=cfg.loss.h)
 
@@ -355,17 +355,17 @@ def spot_metrics(proposals: pd.DataFrame, ground_truth: pd.DataFrame, cfg: Confi
 
 # %% ../nbs/40_explore.ipynb #de3c4f40
 def _spot_figure() -> go.FigureWidget:
-    "The test-time explorer's empty figure: A (0), S_hat MaE/ME (1-2), spotted MaE/ME (3-4), ground truth MaE/ME (5-6)."
+    "The test-time explorer's empty figure: A (0), scored T-CAM MaE/ME (1-2), spotted MaE/ME (3-4), ground truth MaE/ME (5-6)."
     f = go.FigureWidget(make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06,
                                       specs=[[{"secondary_y": True}], [{}]]))
     col = {"MaE": "#1f77b4", "ME": "#ff7f0e"}
     f.add_scatter(name="A", mode="lines", line=dict(color="black", width=1), row=1, col=1)
-    for k in KINDS: f.add_scatter(name=f"S_hat {k}", mode="lines", line=dict(color=col[k], width=1), opacity=0.7, row=1, col=1, secondary_y=True)
+    for k in KINDS: f.add_scatter(name=f"T-CAM {k}", mode="lines", line=dict(color=col[k], width=1), opacity=0.7, row=1, col=1, secondary_y=True)
     for k in KINDS: f.add_scatter(name=f"spotted {k}", mode="lines", line=dict(color=col[k], width=9), row=2, col=1)
     for k in KINDS: f.add_scatter(name=f"GT {k}", mode="lines", line=dict(color=col[k], width=9), opacity=0.45, row=2, col=1)
     f.update_layout(height=500, margin=dict(l=60, r=60, t=60, b=40), legend=dict(orientation="h", y=-0.12))
     f.update_yaxes(title_text="attention", range=[-0.02, 1.02], row=1, col=1, secondary_y=False)
-    f.update_yaxes(title_text="S_hat logit", row=1, col=1, secondary_y=True)
+    f.update_yaxes(title_text="scored T-CAM", row=1, col=1, secondary_y=True)
     f.update_yaxes(tickvals=[0, 1], ticktext=["ground truth", "spotted"], range=[-0.6, 1.6], row=2, col=1)
     f.update_xaxes(title_text="frame", row=2, col=1)
     return f
@@ -382,9 +382,10 @@ class SpotExplorer(_Explorer):
             v, cls = getattr(cfg.spot, name), widgets.IntSlider if isinstance(step, int) else widgets.FloatSlider
             return cls(value=v, min=min(lo, v), max=max(hi, v), step=step, description=label, continuous_update=False)
         self.knobs = {name: knob(*k) for k in _SPOT_KNOBS for name in [k[0]]}
+        self.knobs["tcam"] = widgets.Dropdown(options=[("S * A", "product"), ("S_hat (SPEC)", "supp"), ("S", "raw")],
+                                              value=cfg.spot.tcam, description="T-CAM")          # spot.tcam
         self.all_videos = widgets.Checkbox(value=all_videos, description="re-spot all videos")
-        self.video_scores = {v: video_probabilities(video_outputs(outputs, v)["cas_supp"], cfg.loss.h, cfg.spot.video_score)
-                             for v in self.videos}                                  # {video: p (3,)}: no knob changes it
+        self._scores = {}                                                       # {tcam: {video: p (3,)}}: only the T-CAM knob changes p
         self.table = widgets.HTML()
         self.fig = f = _spot_figure()
         self._watch(self.video, self.all_videos, *self.knobs.values())
@@ -419,11 +420,12 @@ def _spot_refresh(self: SpotExplorer, owner=None) -> None:
         self.spots = pd.concat([self.spots, respot(self.outputs, self.cfg, [v], self.video_scores, **self.knob_values)], ignore_index=True)
         self._spotted.add(v)
     o, mine, g = video_outputs(self.outputs, v), self.spots[self.spots["video"] == v], self.gt[self.gt["video"] == v]
+    S = scoring_tcam(o, self.knobs["tcam"].value, v)                                # (T, 3) the scored T-CAM
     self.metrics = {"video": spot_metrics(mine, self.gt, self.cfg, [v]), "all": self._all}
     x = np.arange(len(o["attn"])) * d.stride + (d.snippet_length - 1) / 2          # (T,) snippet centres in frames
     with self.fig.batch_update():
         f = self.fig.data
-        f[0].update(x=x, y=o["attn"]); f[1].update(x=x, y=o["cas_supp"][:, 0]); f[2].update(x=x, y=o["cas_supp"][:, 1])
+        f[0].update(x=x, y=o["attn"]); f[1].update(x=x, y=S[:, 0]); f[2].update(x=x, y=S[:, 1])
         for j, k in enumerate(KINDS):
             f[3 + j].update(dict(zip("xy", _segments(mine.onset[mine.kind == k], mine.offset[mine.kind == k], 1.0))))
             f[5 + j].update(dict(zip("xy", _segments(g.onset[g.kind == k], g.offset[g.kind == k], 0.0))))
@@ -434,6 +436,15 @@ def _spot_refresh(self: SpotExplorer, owner=None) -> None:
     self.table.value = _metrics_html(rows) + ("" if everything else "<i>all-video metrics off: tick 're-spot all videos'</i>")
 
 SpotExplorer.knob_values = property(lambda self: {k: w.value for k, w in self.knobs.items()}, doc="The SpotConfig knobs the sliders show.")
+
+def _video_scores(self: SpotExplorer) -> dict:
+    "{video: p (3,)} from the T-CAM the knob names, computed once per T-CAM (no other knob changes p)."
+    t = self.knobs["tcam"].value
+    if t not in self._scores:
+        self._scores[t] = {v: video_probabilities(scoring_tcam(video_outputs(self.outputs, v), t, v), self.cfg.loss.h,
+                                                  self.cfg.spot.video_score) for v in self.videos}
+    return self._scores[t]
+SpotExplorer.video_scores = property(_video_scores, doc="The video-level p of every video for the current T-CAM knob.")
 SpotExplorer.refresh = _spot_refresh
 
 # %% ../nbs/40_explore.ipynb #6c795371

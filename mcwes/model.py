@@ -22,12 +22,12 @@ CLASSES = ("MaE", "ME", "BG")  # the column order of every T-CAM (SPEC: 0 = MaE,
 class AttentionGenerator(nn.Module):
     "Per-snippet foreground attention in (0, 1): (B, T, D) -> (B, T)."
     def __init__(self, dim: int, hidden: int = 512, dropout: float = 0.5, slope: float = 0.2,
-                 kernel_size: int = 3, generator: torch.Generator | None = None, device=None):
+                 kernel_size: int = 3, padding_mode: str = "replicate", generator: torch.Generator | None = None, device=None):
         super().__init__()
         self.dim, self.slope = dim, slope
         with torch.device("meta"):
-            self.conv1 = nn.Conv1d(dim, hidden, kernel_size, padding=kernel_size // 2)
-            self.conv2 = nn.Conv1d(hidden, hidden, kernel_size, padding=kernel_size // 2)
+            self.conv1 = nn.Conv1d(dim, hidden, kernel_size, padding=kernel_size // 2, padding_mode=padding_mode)
+            self.conv2 = nn.Conv1d(hidden, hidden, kernel_size, padding=kernel_size // 2, padding_mode=padding_mode)
             self.out = nn.Conv1d(hidden, 1, 1)
         self.drop1, self.drop2 = Dropout(dropout), Dropout(dropout)
         materialize_(self, generator, device)
@@ -59,10 +59,10 @@ class MCWES(nn.Module):
         c = dim * len(self.streams)                                    # C: fused width (2D, or D)
         self.enhancer = make_enhancer(cfg, dim, kernel_size=kernel_size, device="meta")  # allocated below, once
         self.attention = nn.ModuleList(AttentionGenerator(dim, cfg.attn_hidden, cfg.dropout_attn, cfg.leaky_slope,
-                                                          kernel_size, device="meta") for _ in self.streams)
+                                                          kernel_size, cfg.padding_mode, device="meta") for _ in self.streams)
         with torch.device("meta"):
             self.fusion = nn.Linear(c, c)                               # conv 1x1 on cat(O_rgb, O_flow)
-            self.cls_conv = nn.Conv1d(c, c, kernel_size, padding=kernel_size // 2)
+            self.cls_conv = nn.Conv1d(c, c, kernel_size, padding=kernel_size // 2, padding_mode=cfg.padding_mode)
             self.cls_out = nn.Linear(c, len(CLASSES))                  # conv 1x1 -> (MaE, ME, BG)
         self.drop_fusion, self.drop_cls1, self.drop_cls2 = (Dropout(cfg.dropout_fusion), Dropout(cfg.dropout_cls), Dropout(cfg.dropout_cls))
         materialize_(self, generator, device)

@@ -91,7 +91,7 @@ def write_report(run: str | os.PathLike, *, seed: int = 0, n_videos: int = 3) ->
     "Write RUN/report.md (and its figures) for a LOSO run directory; returns the report's path."
     from mcwes.loso import load_fold_outputs
     from mcwes.metrics import pr_curve, plot_pr_curve
-    from mcwes.spotting import plot_spotting
+    from mcwes.spotting import plot_spotting, scoring_tcam
     from mcwes.train import plot_history
     run = Path(run); cfg, prov, gt, vt, props, tested = _run_inputs(run, seed)
     metrics = json.loads((run / "metrics.json").read_text())
@@ -108,7 +108,7 @@ def write_report(run: str | os.PathLike, *, seed: int = 0, n_videos: int = 3) ->
     lines += [f"![pr]({_fig_save(plot_pr_curve(curve, fixed_threshold=cfg.spot.truncation, title='all folds pooled'), run / 'pr_curve.png')})", ""]
     outs = load_fold_outputs(run, seed)
     for v in [v for v in tested if v in set(gt["video"])][:n_videos]:
-        fig = plot_spotting(outs[v]["attn"], outs[v]["cas_supp"], data=cfg.data, spotted=props[props["video"] == v],
+        fig = plot_spotting(outs[v]["attn"], scoring_tcam(outs[v], cfg.spot.tcam, v), data=cfg.data, spotted=props[props["video"] == v],
                             ground_truth=gt[gt["video"] == v], title=f"{v} (held out)")
         lines += [f"![{v}]({_fig_save(fig, run / f'timeline_{v}.png')})", ""]
     lines += ["## Provenance", "", f"- mcwes {prov['mcwes_version']} (git {prov['git']}), torch {prov['torch']}, device {prov['device']}",

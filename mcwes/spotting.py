@@ -16,7 +16,8 @@ from .features import snippet_to_frames
 
 # %% auto #0
 __all__ = ['SpotError', 'multitop_proposals', 'multithreshold_proposals', 'spot_thresholds', 'video_probabilities',
-           'outer_inner_scores', 'nms', 'snippet_proposals', 'spot_video', 'spot_outputs', 'plot_spotting', 'plot_phi']
+           'outer_inner_scores', 'nms', 'snippet_proposals', 'spot_video', 'scoring_tcam', 'spot_outputs',
+           'plot_spotting', 'plot_phi']
 
 # %% ../nbs/20_spotting.ipynb #b8213626
 class SpotError(ValueError):
@@ -171,11 +172,25 @@ def spot_video(attn, cas_supp, *, spot: SpotConfig, data: DataConfig, h: Sequenc
     return out.astype({"onset": np.int64, "offset": np.int64, "score": np.float64}) if len(out) else _empty_spots()
 
 # %% ../nbs/20_spotting.ipynb #2d266546
+_TCAM_KEYS = {"product": ("cas", "attn"), "supp": ("cas_supp",), "raw": ("cas",)}
+
+def scoring_tcam(out: dict, mode: str = "product", video=None) -> np.ndarray:
+    "The T-CAM (T, 3) that `spot.tcam` = `mode` scores, from model outputs: 'product' S * A, 'supp' S_hat, 'raw' S."
+    if mode not in _TCAM_KEYS: raise SpotError(f"spot.tcam must be one of {list(_TCAM_KEYS)}, got {mode!r}")
+    missing = [k for k in _TCAM_KEYS[mode] if out.get(k) is None]
+    if missing: raise SpotError(f"video {video!r}: spot.tcam={mode!r} needs output(s) {missing}; has {sorted(k for k in out if out[k] is not None)}")
+    if mode == "supp": return _check_cas(out["cas_supp"], where=f"video {video!r}: cas_supp")
+    S = _check_cas(out["cas"], where=f"video {video!r}: cas")                       # (T, 3)
+    if mode == "raw": return S
+    a = _check_attn(out["attn"], f"video {video!r}: attention")                      # (T,)
+    if len(a) != len(S): raise SpotError(f"video {video!r}: attention has T = {len(a)}, cas has T = {len(S)}")
+    return S * a[:, None]                                                             # (T, 3)
+
+# %% ../nbs/20_spotting.ipynb #b30374af
 def spot_outputs(out: dict, cfg: Config, video=None) -> pd.DataFrame:
-    "Spot one video from model outputs {'attn': (T,) or (1, T), 'cas_supp': (T, 3) or (1, T, 3), ...}."
-    missing = [k for k in ("attn", "cas_supp") if k not in out]
-    if missing: raise SpotError(f"spot_outputs (video {video!r}): missing output(s) {missing}; has {sorted(out)}")
-    return spot_video(out["attn"], out["cas_supp"], spot=cfg.spot, data=cfg.data, h=cfg.loss.h, video=video)
+    "Spot one video from model outputs {'attn': (T,) or (1, T), 'cas', 'cas_supp': (T, 3) or (1, T, 3)}."
+    if out.get("attn") is None: raise SpotError(f"spot_outputs (video {video!r}): missing output(s) ['attn']; has {sorted(out)}")
+    return spot_video(out["attn"], scoring_tcam(out, cfg.spot.tcam, video), spot=cfg.spot, data=cfg.data, h=cfg.loss.h, video=video)
 
 # %% ../nbs/20_spotting.ipynb #678f526a
 _COLOURS = {"MaE": "tab:blue", "ME": "tab:orange"}
@@ -193,8 +208,8 @@ def _plot_signals(ax, x: np.ndarray, a: np.ndarray, S: np.ndarray | None, ground
     ax.plot(x, a, "k", lw=1, label="attention A"); ax.set_ylabel("A"); ax.set_ylim(-0.02, 1.02)
     if S is not None:
         tw = ax.twinx()
-        for j, k in enumerate(KINDS): tw.plot(x, S[:, j], color=_COLOURS[k], lw=0.8, alpha=0.7, label=f"S_hat {k}")
-        tw.set_ylabel("T-CAM logit", fontsize=8); tw.legend(loc="upper right", fontsize=7)
+        for j, k in enumerate(KINDS): tw.plot(x, S[:, j], color=_COLOURS[k], lw=0.8, alpha=0.7, label=f"T-CAM {k}")
+        tw.set_ylabel("scored T-CAM", fontsize=8); tw.legend(loc="upper right", fontsize=7)
     if ground_truth is not None:
         for r in ground_truth.itertuples(): ax.axvspan(r.onset, r.offset + 1, color=_COLOURS.get(r.kind, "g"), alpha=0.15)
 

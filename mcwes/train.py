@@ -163,10 +163,12 @@ def predict_video(model: MCWES, feats: np.ndarray, *, device: str | torch.device
                   precision: str = "fp32") -> dict[str, np.ndarray]:
     "Model outputs for one whole video `feats` `(T, C)`: attention `(T,)` and T-CAMs `(T, 3)`, float32."
     dev = resolve_device(device) if device is not None else next(model.parameters()).device
-    model.eval()
+    was_training = model.training
     x = to_device(torch.as_tensor(np.asarray(feats, np.float32))[None], dev)   # (1, T, C)
-    with autocast(dev, precision):
-        out = model(x)
+    try:
+        with torch.inference_mode(), autocast(dev, precision):                 # dropout off, no autograd graph
+            out = model.eval()(x)
+    finally: model.train(was_training)
     return {k: out[k][0].float().cpu().numpy() for k in OUTPUT_KEYS}
 
 # %% ../nbs/30_train.ipynb #64ef4ab1

