@@ -45,13 +45,21 @@ def bench_shape(name: str, B: int, T: int, D: int, reps: int, seed: int = 0) -> 
     return {"name": name, "B": B, "T": T, "D": D, "reps": reps, "median": med, "times": times}
 
 
-LOSO_NOTE = """bf16 vs fp32 training on the sample data (not rerun by this script; measured once, seed 0, both runs at the
-same time with OMP_NUM_THREADS=1 each, beside other jobs): `mcwes synth --out S && mcwes loso --preset sample
---features S/features --annotations S/annotations.csv --out R_P --train.precision P --seeds 0 --no-checkpoints`
-for P = fp32, bf16. Both give F1 = 0.0 and mAP = 0.0 (the `sample` preset's 120 iterations do not learn to spot
-this synthetic set in either precision, so F1 cannot tell them apart); the mean total loss of the last 20
-iterations, averaged over the 7 folds, is 3.272 (fp32) vs 3.295 (bf16), per fold within +-0.16 with no
-systematic sign; training time summed over folds 2311 s (fp32) vs 1802 s (bf16).
+LOSO_NOTE = """**F1 on data_samples/, bf16 vs fp32** (not rerun by this script: one full LOSO each, the `sample` preset, seed 0,
+1 thread each on the shared machine; the saved test outputs spotted with each `spot.tcam`, the T-CAM the outer-inner
+score reads; `python bench/tcam_f1.py RUN...` re-spots saved runs without training):
+
+| padding | training precision | F1, `tcam=product` (default) | TP / N | mAP | F1, `tcam=supp` (SPEC 8) | F1, `tcam=raw` | training time (7 folds) |
+|---|---|---|---|---|---|---|---|
+| replicate (default) | bf16 | 0.605 | 23 / 26 | 0.267 | 0.370 | 0.447 | 816 s |
+| replicate (default) | fp32 | 0.667 | 28 / 34 | 0.331 | 0.140 | 0.500 | 1487 s |
+| zeros (before) | bf16 | 0.409 | 18 / 38 | 0.199 | 0.124 | 0.321 | 441 s (2 threads) |
+| zeros (before) | fp32 | 0.395 | 17 / 36 | 0.198 | 0.091 | 0.374 | |
+
+bf16 training reaches the F1 of fp32 training within the spread between seeds (bf16 with seeds 0 / 1 gives
+0.605 / 0.551; 50 ground truths, so one found interval moves F1 by about 0.02), in 0.55x the time. Command:
+`mcwes loso --preset sample --features data_samples/features --annotations data_samples/annotations.csv --out RUN
+[--train.precision fp32] [--model.padding_mode zeros]`.
 """
 
 

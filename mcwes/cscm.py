@@ -107,8 +107,11 @@ def conv1d_btc(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
     dev = x.device.type
     if torch.is_autocast_enabled(dev): x = x.to(torch.get_autocast_dtype(dev))  # im2col in the product's dtype
     B, T, C = x.shape
-    if conv.padding_mode == "zeros": xp = F.pad(x, (0, 0, k // 2, k // 2))      # (B, T + k - 1, C_in)
-    else: xp = F.pad(x.transpose(1, 2), (k // 2, k // 2), mode=conv.padding_mode).transpose(1, 2)
+    p = k // 2
+    if conv.padding_mode == "zeros": xp = F.pad(x, (0, 0, p, p))                # (B, T + 2p, C_in)
+    elif conv.padding_mode == "replicate":                                       # edge snippets repeated, (B, T + 2p, C_in)
+        xp = torch.cat([x[:, :1].expand(B, p, C), x, x[:, -1:].expand(B, p, C)], 1)
+    else: raise ValueError(f"conv1d_btc: padding_mode must be 'zeros' or 'replicate' (ModelConfig.padding_mode), got {conv.padding_mode!r}")
     cols = xp.unfold(1, k, 1)                                            # (B, T, C_in, k) view of the padded input
     return F.linear(cols.reshape(B, T, C * k), w.reshape(w.shape[0], C * k), conv.bias)  # (B, T, C_out)
 
