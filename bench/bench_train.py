@@ -51,13 +51,14 @@ score reads; `python bench/tcam_f1.py RUN...` re-spots saved runs without traini
 
 | padding | training precision | F1, `tcam=product` (default) | TP / N | mAP | F1, `tcam=supp` (SPEC 8) | F1, `tcam=raw` | training time (7 folds) |
 |---|---|---|---|---|---|---|---|
-| replicate (default) | bf16 | 0.605 | 23 / 26 | 0.267 | 0.370 | 0.447 | 816 s |
+| replicate (default) | bf16 | 0.641 | 25 / 28 | 0.278 | 0.215 | 0.482 | about 840 s |
 | replicate (default) | fp32 | 0.667 | 28 / 34 | 0.331 | 0.140 | 0.500 | 1487 s |
 | zeros (before) | bf16 | 0.409 | 18 / 38 | 0.199 | 0.124 | 0.321 | 441 s (2 threads) |
 | zeros (before) | fp32 | 0.395 | 17 / 36 | 0.198 | 0.091 | 0.374 | |
 
-bf16 training reaches the F1 of fp32 training within the spread between seeds (bf16 with seeds 0 / 1 gives
-0.605 / 0.551; 50 ground truths, so one found interval moves F1 by about 0.02), in 0.55x the time. Command:
+bf16 training reaches the F1 of fp32 training within the spread between runs (bf16 with seeds 0 / 1 gives
+0.641 / 0.551, and seed 0 with the replicate padding written as `F.pad` instead of `torch.cat`, equal in exact
+arithmetic, gave 0.605; 50 ground truths, so one found interval moves F1 by about 0.02), in about 0.55x the time. Command:
 `mcwes loso --preset sample --features data_samples/features --annotations data_samples/annotations.csv --out RUN
 [--train.precision fp32] [--model.padding_mode zeros]`.
 """
