@@ -33,10 +33,14 @@ def _gemm_shapes(model, T: int) -> list[tuple[int, int, int]]:
             if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d)) and not name.endswith(".channel")]
 
 
+def _n_core(model) -> int:
+    "How many CSCM core attentions (one T x T map each) the model computes."
+    return sum(1 for name, _ in model.named_modules() if name.endswith(".query"))
+
+
 def forward_flops(model, T: int) -> float:
     "FLOPs of one eval forward over T snippets: the per-snippet products + two T x T products per CSCM core attention."
-    n_core = sum(1 for name, _ in model.named_modules() if name.endswith(".query"))
-    return sum(2.0 * M * K * N for M, K, N in _gemm_shapes(model, T)) + n_core * 4.0 * T * T * model.dim
+    return sum(2.0 * M * K * N for M, K, N in _gemm_shapes(model, T)) + _n_core(model) * 4.0 * T * T * model.dim
 
 
 def _best(fn, reps: int = 10) -> float:
@@ -54,9 +58,8 @@ def products_alone(model, T: int, dtype) -> float:
     for M, K, N in _gemm_shapes(model, T):
         a, w = torch.randn(1, M, K).to(dtype), torch.randn(N, K).to(dtype)
         t += _best(lambda: torch.nn.functional.linear(a, w))
-    n_core = sum(1 for name, _ in model.named_modules() if name.endswith(".query"))
     q, att = torch.randn(1, T, model.dim).to(dtype), torch.rand(1, T, T).to(dtype)
-    return t + n_core * (_best(lambda: q @ q.transpose(1, 2)) + _best(lambda: att @ q))
+    return t + _n_core(model) * (_best(lambda: q @ q.transpose(1, 2)) + _best(lambda: att @ q))
 
 
 def main():
