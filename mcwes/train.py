@@ -158,7 +158,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
 # %% ../nbs/30_train.ipynb #48b84a8e
 OUTPUT_KEYS = ("attn", "attn_rgb", "attn_flow", "cas", "cas_supp")
 
-@torch.no_grad()
+@torch.inference_mode()                                                          # no autograd graph
 def predict_video(model: MCWES, feats: np.ndarray, *, device: str | torch.device | None = None,
                   precision: str = "fp32") -> dict[str, np.ndarray]:
     "Model outputs for one whole video `feats` `(T, C)`: attention `(T,)` and T-CAMs `(T, 3)`, float32."
@@ -166,8 +166,8 @@ def predict_video(model: MCWES, feats: np.ndarray, *, device: str | torch.device
     was_training = model.training
     x = to_device(torch.as_tensor(np.asarray(feats, np.float32))[None], dev)   # (1, T, C)
     try:
-        with torch.inference_mode(), autocast(dev, precision):                 # dropout off, no autograd graph
-            out = model.eval()(x)
+        with autocast(dev, precision):
+            out = model.eval()(x)                                               # eval: dropout off
     finally: model.train(was_training)
     return {k: out[k][0].float().cpu().numpy() for k in OUTPUT_KEYS}
 
