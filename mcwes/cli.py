@@ -75,14 +75,10 @@ def _device(a: argparse.Namespace, cfg: C.Config | None = None):
 
 def _read_proposals(path) -> "pd.DataFrame":
     "A proposals CSV (video, onset, offset[, score]); errors name the file."
-    import pandas as pd
+    from mcwes.data import read_csv_text
     from mcwes.loso import RunError
     p = C.check_input(path, what="proposals file")
-    try: df = pd.read_csv(p, dtype={"video": str}, skipinitialspace=True, encoding="utf-8-sig")
-    except UnicodeDecodeError as e: raise RunError(f"{p}: not UTF-8 text (byte {e.start}: {e.reason})") from None
-    except pd.errors.EmptyDataError: raise RunError(f"{p}: the file is empty; expected the header video,onset,offset,score") from None
-    except (OSError, ValueError) as e: raise RunError(f"{p}: cannot parse as CSV ({type(e).__name__}: {e})") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    df = read_csv_text(p, RunError)                       # text cells: evaluate checks the numbers, naming row and video
     missing = [c for c in ("video", "onset", "offset") if c not in df.columns]
     if missing: raise RunError(f"{p}: missing column(s) {missing}; has {list(df.columns)} (expected video, onset, offset[, score])")
     return df

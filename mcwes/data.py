@@ -14,9 +14,9 @@ from .config import PathError, atomic_write_text, check_input
 
 # %% auto #0
 __all__ = ['LAYOUTS', 'TIDY_COLUMNS', 'KINDS', 'OFFSET_REPAIRS', 'FRACTIONAL_RULES', 'CASME2_VIDEO_WORDS', 'LGSNET_SAMM_EXCLUDED',
-           'AnnotationError', 'AnnotationWarning', 'casme2_video_name', 'subject_of_video', 'detect_layout',
-           'read_annotations', 'write_annotations', 'read_frame_counts', 'videos_from_frame_counts', 'weak_labels',
-           'video_table', 'Fold', 'loso_folds', 'plot_durations']
+           'AnnotationError', 'AnnotationWarning', 'casme2_video_name', 'subject_of_video', 'read_csv_text',
+           'detect_layout', 'read_annotations', 'write_annotations', 'read_frame_counts', 'videos_from_frame_counts',
+           'weak_labels', 'video_table', 'Fold', 'loso_folds', 'plot_durations']
 
 # %% ../nbs/01_annotations.ipynb #c3e9c872
 LAYOUTS = ("casme2_xlsx", "sammlv_v1_xlsx", "sammlv_xlsx", "lgsnet_csv", "zzy_casme2_csv", "tidy_csv")
@@ -64,15 +64,19 @@ def _samm_header_row(raw: pd.DataFrame) -> int | None:
         if {"filename", "onset", "apex", "offset", "type"} <= cells: return i
     return None
 
-def _read_csv(path: Path, **kw) -> pd.DataFrame:
-    "A CSV as text cells, header and cells stripped (a space after a comma is fine); errors name the file."
+def read_csv_text(path, error: type[Exception] | None = None, **kw) -> pd.DataFrame:
+    "A CSV as text cells (empty cells ''), header and cells stripped (a space after a comma is fine); errors name the file."
+    error = error or AnnotationError
     try: df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig", **kw)
     except UnicodeDecodeError as e:
-        raise AnnotationError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); a spreadsheet must end in .xlsx") from None
-    except pd.errors.EmptyDataError: raise AnnotationError(f"{path}: the file is empty (no header row)") from None
-    except (ValueError, OSError) as e: raise AnnotationError(f"{path}: cannot parse as CSV ({type(e).__name__}: {e})") from None
+        raise error(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); a spreadsheet must end in .xlsx") from None
+    except pd.errors.EmptyDataError: raise error(f"{path}: the file is empty (no header row)") from None
+    except (ValueError, OSError) as e: raise error(f"{path}: cannot parse as CSV ({type(e).__name__}: {e})") from None
     df.columns = [str(c).strip() for c in df.columns]
+    if len(df.columns) == 1 and (sep := next((c for c in ";\t|" if c in df.columns[0]), None)):
+        raise error(f"{path}: one column {df.columns[0]!r}: the file separates its columns with {sep!r}; save it with commas")
     return df.apply(lambda col: col.str.strip()) if len(df) else df
+
 
 def _read_xlsx(path: Path, **kw) -> dict[str, pd.DataFrame]:
     "Every sheet of a spreadsheet, without header; errors (a truncated or mislabelled file) name the file."
@@ -83,7 +87,7 @@ def _read_xlsx(path: Path, **kw) -> dict[str, pd.DataFrame]:
                               "is it truncated, or another format with an .xlsx name?") from None
 
 def _csv_header(path: Path) -> list[str]:
-    return list(_read_csv(path, nrows=0).columns)
+    return list(read_csv_text(path, nrows=0).columns)
 
 # %% ../nbs/01_annotations.ipynb #ce615404
 _CSV_LAYOUTS = {"lgsnet_csv": _LGSNET_COLS, "zzy_casme2_csv": _ZZY_CAS_COLS, "tidy_csv": set(TIDY_COLUMNS)}
@@ -170,7 +174,7 @@ def _lgsnet_video(path_text: str) -> tuple[str, str, str]:
 
 # %% ../nbs/01_annotations.ipynb #4ea21550
 def _raw_lgsnet(path: Path) -> pd.DataFrame:
-    df = _read_csv(path)
+    df = read_csv_text(path)
     rows = []
     for i, r in df.iterrows():
         try: ds, subj, video = _lgsnet_video(r["video"])
@@ -181,7 +185,7 @@ def _raw_lgsnet(path: Path) -> pd.DataFrame:
 
 # %% ../nbs/01_annotations.ipynb #f123ecbe
 def _raw_zzy_casme2(path: Path) -> pd.DataFrame:
-    df = _read_csv(path)
+    df = read_csv_text(path)
     rows = []
     for i, r in df.iterrows():
         m = re.fullmatch(r"casme_(\d+)_(\d{4})", r["video_name"].strip())
@@ -191,7 +195,7 @@ def _raw_zzy_casme2(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 def _raw_tidy(path: Path) -> pd.DataFrame:
-    df = _read_csv(path)
+    df = read_csv_text(path)
     return pd.DataFrame(dict(row=[f"line {i + 2}" for i in range(len(df))], subject=df["subject"].str.strip(),
                              video=df["video"].str.strip(), clip="", onset=df["onset"], apex=df["apex"],
                              offset=df["offset"], kind=df["kind"]))
@@ -342,7 +346,7 @@ def write_annotations(df: pd.DataFrame, path) -> Path:
 def read_frame_counts(path) -> dict[str, int]:
     "Frames per video from a frame-count file or an LGSNet CSV: {video: n_frames}."
     path = _input_file(path, "frame-count file")
-    df = _read_csv(path)
+    df = read_csv_text(path)
     cols = set(df.columns)
     if {"org_vid", "duration"} <= cols: names, counts = df["org_vid"].str.strip(), df["duration"]
     elif {"sub_name", "duration"} <= cols: names, counts = df["sub_name"].str.strip().str.replace(r"^samm_", "", regex=True), df["duration"]

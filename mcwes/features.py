@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from .config import PathError, atomic_file, atomic_write_text, check_input
+from .data import read_csv_text
 
 # %% auto #0
 __all__ = ['STREAM_SETS', 'DTYPES', 'LGSNET_CHUNK', 'LGSNET_STRIDE', 'FeatureError', 'FeatureMeta', 'n_snippets',
@@ -196,12 +197,9 @@ def write_feature_store(folder: str | os.PathLike, features: Mapping[str, np.nda
 
 # %% ../nbs/02_features.ipynb #2ff45fe2
 def _read_videos_csv(vp: Path) -> pd.DataFrame:
-    "`videos.csv` as text cells (header stripped; spaces after commas are fine); errors name the file."
-    try: raw = pd.read_csv(vp, dtype=str, skipinitialspace=True, encoding="utf-8-sig")
-    except UnicodeDecodeError as e: raise FeatureError(f"{vp}: not UTF-8 text (byte {e.start}: {e.reason})") from None
-    except pd.errors.EmptyDataError: raise FeatureError(f"{vp}: the file is empty; expected the header video,subject,n_frames") from None
-    except (OSError, ValueError) as e: raise FeatureError(f"{vp}: cannot parse as CSV ({type(e).__name__}: {e})") from None
-    raw.columns = [str(c).strip() for c in raw.columns]
+    "`videos.csv` checked (spaces after commas are fine, an empty n_frames is unknown); errors name the file."
+    raw = read_csv_text(vp, FeatureError)
+    if "n_frames" in raw: raw["n_frames"] = raw["n_frames"].replace("", np.nan)
     return _check_video_table(raw, str(vp))
 
 class FeatureStore:

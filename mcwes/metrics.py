@@ -61,9 +61,13 @@ def kind_from_duration(onset, offset, fps: float, me_max_seconds: float = 0.5) -
     return np.where(dur <= me_max_frames(fps, me_max_seconds), "ME", "MaE").astype(object)
 
 # %% ../nbs/21_metrics.ipynb #e2249289
-def _item(v):
-    "A numpy scalar as the Python value (for messages: -4, not np.int64(-4))."
-    return v.item() if isinstance(v, np.generic) else v
+def _item(v) -> str:
+    "A cell for a message: numbers bare (-4, not np.int64(-4) or '-4'), other text quoted."
+    v = v.item() if isinstance(v, np.generic) else v
+    if isinstance(v, str):
+        try: float(v); return v.strip()
+        except ValueError: pass
+    return repr(v)
 
 def _check_table(df, name: str, required: Sequence[str]) -> pd.DataFrame:
     "A clean copy of table `df` with integer onset/offset, or a clear MetricsError."
@@ -78,7 +82,7 @@ def _check_table(df, name: str, required: Sequence[str]) -> pd.DataFrame:
     for c in ("onset", "offset"):
         v = pd.to_numeric(out[c], errors="coerce").to_numpy(float)
         bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)) | (v < 0))
-        if bad.size: raise MetricsError(f"{name}: row {bad[0]} (video {out.video[bad[0]]!r}) has {c}={_item(df[c].iloc[bad[0]])!r}; "
+        if bad.size: raise MetricsError(f"{name}: row {bad[0]} (video {out.video[bad[0]]!r}) has {c}={_item(df[c].iloc[bad[0]])}; "
                                         "expected a whole, non-negative frame number (0-based)")
         out[c] = v.astype(np.int64)
     bad = np.flatnonzero(out.offset.to_numpy() < out.onset.to_numpy())
@@ -91,7 +95,7 @@ def _scores(P: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
     if "score" not in P: return pd.Series(0.0, index=P.index)
     s = pd.to_numeric(P["score"], errors="coerce").astype(float)
     bad = np.flatnonzero(s.isna().to_numpy())
-    if bad.size: raise MetricsError(f"proposals: row {bad[0]} (video {P.video[bad[0]]!r}) has score {_item(raw['score'].iloc[bad[0]])!r}; "
+    if bad.size: raise MetricsError(f"proposals: row {bad[0]} (video {P.video[bad[0]]!r}) has score {_item(raw['score'].iloc[bad[0]])}; "
                                     f"expected a number (+-inf allowed, NaN not); {bad.size} such row(s)")
     return s
 
