@@ -47,7 +47,7 @@ class DataConfig:
     stride: Annotated[int, COUNT] = 8                 # frames between snippet starts (= snippet_length: non-overlapping)
     sampled_length: Annotated[int, COUNT] = 250       # training videos are resampled to this many snippets
     offset_repair: Literal["apex+20", "apex", "drop"] = "apex+20"  # missing/invalid offsets: apex+20 (LGSNet), apex (SOFTNet) or drop the row
-    offset_repair_frames: Annotated[int, NON_NEGATIVE] = 20  # the 20 of "apex+20"
+    offset_repair_frames: Annotated[int, NON_NEGATIVE] = 20  # frames added to the apex by offset_repair "apex+20"
     fractional_frames: Literal["floor", "round"] = "floor"  # SAMM-LV V1 fractional frame numbers: floor (LGSNet) or round
     exclude_lgsnet: bool = True                       # drop the 3 SAMM-LV MaE rows LGSNet excludes (343 -> 340 MaE)
 
@@ -115,7 +115,7 @@ class SpotConfig:
     "Test-time proposal generation and scoring (SPEC 8)."
     proposal: Literal["multitop", "multithreshold"] = "multitop"  # proposals from multi-top (paper) or multi-threshold (CO2-Net, Table 6)
     m_start: Annotated[int, COUNT] = 8                # m0 of M' = {m0, ..., m0 + m_count - 1}
-    m_count: Annotated[int, COUNT] = 15               # |M'|
+    m_count: Annotated[int, COUNT] = 15               # |M'|: how many consecutive m, each keeping the top max(1, T // m) snippets
     thr_start: Annotated[float, FRACTION] = 0.1       # multi-threshold: linspace(thr_start, thr_stop, thr_num) on A
     thr_stop: Annotated[float, FRACTION] = 0.9        # multi-threshold: the last threshold
     thr_num: Annotated[int, COUNT] = 10               # multi-threshold: the number of thresholds

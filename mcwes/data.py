@@ -368,8 +368,10 @@ def videos_from_frame_counts(frame_counts: Mapping[str, int]) -> pd.DataFrame:
 
 def _subjects(pairs: pd.DataFrame, where: str) -> dict[str, str]:
     "video -> subject, checking that each video has one subject."
-    n = pairs.groupby("video")["subject"].nunique()
-    if (n > 1).any(): raise AnnotationError(f"{where}: video {n.index[n > 1][0]!r} has several subjects")
+    n = pairs.groupby("video")["subject"].unique()
+    bad = n[n.map(len) > 1]
+    if len(bad): raise AnnotationError(f"{where}: video {bad.index[0]!r} has several subjects {sorted(bad.iloc[0])}"
+                                       + (f" ({len(bad) - 1} more such video(s))" if len(bad) > 1 else ""))
     return dict(zip(pairs["video"], pairs["subject"]))
 
 # %% ../nbs/01_annotations.ipynb #9d9a9d82
@@ -407,7 +409,7 @@ def weak_labels(videos_df: pd.DataFrame) -> np.ndarray:
 def video_table(annotations: pd.DataFrame, frame_counts: Mapping[str, int] | None = None, fps: float = 30.0,
                 videos: pd.DataFrame | None = None) -> pd.DataFrame:
     "One row per video: `video, subject, n_frames, fps, has_MaE, has_ME`, sorted by subject then video."
-    subj = _subjects(annotations[["video", "subject"]].astype(str), "annotations")
+    subj = _subjects(annotations[["video", "subject"]].astype(str), f"annotations {annotations.attrs.get('source', '')}".strip())
     counts: dict[str, int] = dict(frame_counts or {})
     if videos is not None: subj = _merge_videos(subj, counts, videos)
     kinds = annotations.groupby("video")["kind"].agg(set) if len(annotations) else pd.Series(dtype=object)
