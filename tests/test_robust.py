@@ -315,17 +315,15 @@ def test_ctrl_c_in_train_says_it_does_not_resume(tiny, tmp_path, capsys, monkeyp
 # ---------------------------------------------------------------- 6. files readable by colleagues, strict JSON
 def test_results_are_written_with_the_umask_and_json_is_strict(tiny, tmp_path, capsys):
     feats, ann, run = tiny
-    umask = os.umask(0o022); os.umask(umask)
-    try:
-        os.umask(0o022)
-        assert main(["synth", "--out", str(tmp_path / "s"), "--seed", "1"]) == 0
-        (tmp_path / "gt.csv").write_text("subject,video,onset,apex,offset,kind\ns1,v1,0,5,29,MaE\n")
-        (tmp_path / "p.csv").write_text("video,onset,offset,score\n")        # no proposals: no swept threshold
-        assert main(["evaluate", "--proposals", str(tmp_path / "p.csv"), "--annotations", str(tmp_path / "gt.csv"),
-                     "--out", str(tmp_path / "m.json")]) == 0
-    finally: os.umask(umask)
+    umask = os.umask(0o022); os.umask(umask)                            # the process's umask (0644 files under the usual 022)
+    assert main(["synth", "--out", str(tmp_path / "s"), "--seed", "1"]) == 0
+    (tmp_path / "gt.csv").write_text("subject,video,onset,apex,offset,kind\ns1,v1,0,5,29,MaE\n")
+    (tmp_path / "p.csv").write_text("video,onset,offset,score\n")        # no proposals: no swept threshold
+    assert main(["evaluate", "--proposals", str(tmp_path / "p.csv"), "--annotations", str(tmp_path / "gt.csv"),
+                 "--out", str(tmp_path / "m.json")]) == 0
     files = [p for p in [*run.rglob("*"), *(tmp_path / "s").rglob("*"), tmp_path / "m.json"] if p.is_file() and p.name != ".lock"]
-    assert {oct(p.stat().st_mode & 0o777) for p in files} <= {oct(0o644)}, {str(p): oct(p.stat().st_mode & 0o777) for p in files}
+    modes = {str(p): oct(p.stat().st_mode & 0o777) for p in files}
+    assert set(modes.values()) == {oct(0o666 & ~umask)}, modes               # not mkstemp's 0600
     reject = lambda c: pytest.fail(f"bare {c} in JSON")
     assert json.loads((tmp_path / "m.json").read_text(), parse_constant=reject)["swept_threshold"] is None
     for p in run.rglob("*.json"): json.loads(p.read_text(), parse_constant=reject)
