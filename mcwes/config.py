@@ -4,129 +4,153 @@
 
 # %% ../nbs/00_config.ipynb #4e475369
 from __future__ import annotations
-import dataclasses, json, os, tempfile, typing
+import contextlib, dataclasses, difflib, json, math, os, secrets, typing
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 # %% auto #0
-__all__ = ['PRESETS', 'DataConfig', 'ModelConfig', 'LossConfig', 'TrainConfig', 'SpotConfig', 'EvalConfig', 'ExtractConfig',
-           'Config', 'ConfigError', 'config_from_dict', 'config_to_dict', 'atomic_write_text', 'save_config',
-           'load_config', 'override', 'preset', 'diff_configs', 'repo_root', 'sample_dir', 'shared_dir']
+__all__ = ['POSITIVE', 'NON_NEGATIVE', 'COUNT', 'FRACTION', 'DROPOUT', 'IOU', 'PRESETS', 'Range', 'DataConfig', 'ModelConfig',
+           'LossConfig', 'TrainConfig', 'SpotConfig', 'EvalConfig', 'ExtractConfig', 'Config', 'ConfigError',
+           'config_from_dict', 'config_to_dict', 'check_config', 'check_device', 'field_docs', 'field_choices',
+           'describe_config', 'PathError', 'check_input', 'check_output', 'atomic_file', 'atomic_write_text',
+           'atomic_write_json', 'save_config', 'load_config', 'override', 'preset', 'diff_configs', 'format_diff',
+           'repo_root', 'sample_dir', 'shared_dir']
+
+# %% ../nbs/00_config.ipynb #baf7cb5d
+@dataclass(frozen=True)
+class Range:
+    "Bounds of a numeric field, or of each value of a tuple field: `lo` / `hi` (None: unbounded), open or closed."
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def __contains__(self, v) -> bool:
+        if self.lo is not None and (v <= self.lo if self.lo_open else v < self.lo): return False
+        return self.hi is None or (v < self.hi if self.hi_open else v <= self.hi)
+
+    def __str__(self) -> str:
+        if self.hi is None: return f"{'>' if self.lo_open else '>='} {self.lo:g}"
+        if self.lo is None: return f"{'<' if self.hi_open else '<='} {self.hi:g}"
+        return f"in {'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
+
+POSITIVE, NON_NEGATIVE, COUNT = Range(0, lo_open=True), Range(0), Range(1)                  # > 0, >= 0, >= 1
+FRACTION, DROPOUT, IOU = Range(0, 1), Range(0, 1, hi_open=True), Range(0, 1, lo_open=True)  # [0,1], [0,1), (0,1]
 
 # %% ../nbs/00_config.ipynb #8b930f9d
 @dataclass
 class DataConfig:
     "How features relate to frames, and how annotations are repaired (SPEC 1, 7)."
-    fps: float = 30.0                 # frames per second of the source videos
-    snippet_length: int = 8           # frames per snippet (g): 8 at 30 fps, 32 at 200 fps
-    stride: int = 8                   # frames between snippet starts (= snippet_length: non-overlapping)
-    sampled_length: int = 250         # training videos are resampled to this many snippets
-    offset_repair: str = "apex+20"    # missing/invalid offsets: "apex+20" (LGSNet) | "apex" (SOFTNet) | "drop"
-    offset_repair_frames: int = 20    # the 20 of "apex+20"
-    fractional_frames: str = "floor"  # SAMM-LV V1 fractional frames: "floor" | "round"
-    exclude_lgsnet: bool = True       # drop the 3 SAMM-LV MaE rows LGSNet excludes (343 -> 340 MaE)
+    fps: Annotated[float, POSITIVE] = 30.0            # frames per second of the source videos
+    snippet_length: Annotated[int, COUNT] = 8         # frames per snippet (g): 8 at 30 fps, 32 at 200 fps
+    stride: Annotated[int, COUNT] = 8                 # frames between snippet starts (= snippet_length: non-overlapping)
+    sampled_length: Annotated[int, COUNT] = 250       # training videos are resampled to this many snippets
+    offset_repair: Literal["apex+20", "apex", "drop"] = "apex+20"  # missing/invalid offsets: apex+20 (LGSNet), apex (SOFTNet) or drop the row
+    offset_repair_frames: Annotated[int, NON_NEGATIVE] = 20  # frames added to the apex by offset_repair "apex+20"
+    fractional_frames: Literal["floor", "round"] = "floor"  # SAMM-LV V1 fractional frame numbers: floor (LGSNet) or round
+    exclude_lgsnet: bool = True                       # drop the 3 SAMM-LV MaE rows LGSNet excludes (343 -> 340 MaE)
 
 # %% ../nbs/00_config.ipynb #16e542df
 @dataclass
 class ModelConfig:
     "Architecture of SPEC 2."
-    streams: tuple[str, ...] = ("rgb", "flow")  # ("rgb",) or ("flow",) for single-stream features
-    enhance: str = "cscm"             # "cscm" | "ccm" (CO2-Net) | "concat"
-    attn_scale: bool = False          # scale F_q F_q^T by 1/sqrt(D) in the core attention
-    core_chunk: int = 0               # >0: compute the T x T core attention in row chunks of this size
-    dropout_cscm: float = 0.5         # after the channel and aux branches of CSCM
-    attn_hidden: int = 512            # width of the attention generator
-    dropout_attn: float = 0.5
-    dropout_fusion: float = 0.7
-    dropout_cls: float = 0.7
-    leaky_slope: float = 0.2
-    kernel_size: int = 3              # temporal kernel of the aux conv, attention generator and classifier
-    padding_mode: str = "replicate"   # of those convs: "replicate" (edge snippet repeated) | "zeros" (CO2-Net)
+    streams: tuple[Literal["rgb", "flow"], ...] = ("rgb", "flow")  # feature streams used: rgb,flow or rgb or flow (single-stream features)
+    enhance: Literal["cscm", "ccm", "concat"] = "cscm"  # cross-modal enhancement: cscm (paper), ccm (CO2-Net) or concat (none)
+    attn_scale: bool = False                          # scale F_q F_q^T by 1/sqrt(D) in the core attention
+    core_chunk: Annotated[int, NON_NEGATIVE] = 0      # >0: compute the T x T core attention in row chunks of this size
+    dropout_cscm: Annotated[float, DROPOUT] = 0.5     # dropout after the channel and aux branches of CSCM
+    attn_hidden: Annotated[int, COUNT] = 512          # width of the attention generator
+    dropout_attn: Annotated[float, DROPOUT] = 0.5     # dropout inside the attention generator
+    dropout_fusion: Annotated[float, DROPOUT] = 0.7   # dropout after the fusion of the two streams
+    dropout_cls: Annotated[float, DROPOUT] = 0.7      # dropout before each classifier convolution
+    leaky_slope: Annotated[float, NON_NEGATIVE] = 0.2  # negative slope of every LeakyReLU
+    kernel_size: Annotated[int, COUNT] = 3            # temporal kernel (odd) of the aux conv, attention generator and classifier
+    padding_mode: Literal["replicate", "zeros"] = "replicate"  # of those convs: replicate (edge snippet repeated) or zeros (CO2-Net)
 
 # %% ../nbs/00_config.ipynb #50917767
 @dataclass
 class LossConfig:
     "Top-K pooling, duration mask, feature consistency and loss weights (SPEC 3-6)."
-    h: tuple[float, float, float] = (7.0, 9.0, 5.0)  # (h_MaE, h_ME, h_BG), Table 3
-    eta: int = 2                      # duration-mask window length (the paper's eta + 1)
-    omega_l: float = 1.2              # lower edge of the masked band, in units of the reference
-    omega_u: float = 1.4              # upper edge
-    mask_reference: str = "mean_delta"  # "mean_delta" (our reading) | "mean_q"
-    mask_alignment: str = "left"      # "left" (SPEC) | "centred"
-    mask_mode: str = "multiply"       # "multiply": S~ = M * S (paper) | "exclude": masked snippets leave top-K
-    label_norm: str = "sum"           # "sum": y / (sum y + eps) (CO2-Net) | "none": plain -sum y log p
-    label_eps: float = 1e-4
-    fc_tau: float = 1.0               # temperature of the feature-consistency similarity
-    fc_similarity: str = "softmax"    # "softmax" over k (paper) | "none" (plain max cosine)
-    fc_weights_from: str = "cas"      # class weights from "cas" (S) | "cas_supp" (S_hat)
-    lambda_dc3: float = 0.5           # lambda_1
-    lambda_fc: float = 0.5            # lambda_2
-    lambda_sl: float = 0.8            # lambda_3
-    lambda_gl: float = 0.8            # lambda_4
-    use_sc: bool = True
-    use_dc1: bool = True
-    use_dc2: bool = True
-    use_dc3: bool = True
-    use_fc: bool = True
-    use_sl: bool = True
-    use_gl: bool = True
+    h: Annotated[tuple[float, float, float], POSITIVE] = (7.0, 9.0, 5.0)  # top-K ratios (h_MaE, h_ME, h_BG): k = max(1, T // h), Table 3
+    eta: Annotated[int, COUNT] = 2                    # duration-mask window length (the paper's eta + 1)
+    omega_l: Annotated[float, NON_NEGATIVE] = 1.2     # lower edge of the masked band, in units of the reference
+    omega_u: Annotated[float, NON_NEGATIVE] = 1.4     # upper edge of the masked band
+    mask_reference: Literal["mean_delta", "mean_q"] = "mean_delta"  # the band's reference: mean deviation (our reading) or mean Q
+    mask_alignment: Literal["left", "centred"] = "left"  # where a window's mask value goes: left (SPEC) or centred
+    mask_mode: Literal["multiply", "exclude"] = "multiply"  # multiply: S~ = M * S (paper); exclude: masked snippets leave top-K
+    label_norm: Literal["sum", "none"] = "sum"        # sum: y / (sum y + eps) (CO2-Net); none: plain -sum y log p
+    label_eps: Annotated[float, NON_NEGATIVE] = 1e-4  # the eps of label_norm "sum"
+    fc_tau: Annotated[float, POSITIVE] = 1.0          # temperature of the feature-consistency similarity
+    fc_similarity: Literal["softmax", "none"] = "softmax"  # softmax over k (paper) or none (plain max cosine)
+    fc_weights_from: Literal["cas", "cas_supp"] = "cas"  # class weights of L_fc from cas (S) or cas_supp (S_hat)
+    lambda_dc3: Annotated[float, NON_NEGATIVE] = 0.5  # lambda_1: weight of L3_dc (duration mask)
+    lambda_fc: Annotated[float, NON_NEGATIVE] = 0.5   # lambda_2: weight of L_fc (feature consistency)
+    lambda_sl: Annotated[float, NON_NEGATIVE] = 0.8   # lambda_3: weight of L_sl (sparse attention)
+    lambda_gl: Annotated[float, NON_NEGATIVE] = 0.8   # lambda_4: weight of L_gl (attention follows the foreground)
+    use_sc: bool = True                               # include L_sc (the two streams' attentions agree)
+    use_dc1: bool = True                              # include L1_dc (top-K on S, labels with BG)
+    use_dc2: bool = True                              # include L2_dc (top-K on the attention-suppressed S_hat)
+    use_dc3: bool = True                              # include L3_dc (top-K on the duration-masked S~)
+    use_fc: bool = True                               # include L_fc (segment-level feature consistency)
+    use_sl: bool = True                               # include L_sl (sparse attention)
+    use_gl: bool = True                               # include L_gl (attention follows the foreground probability)
 
 # %% ../nbs/00_config.ipynb #407c6fc7
 @dataclass
 class TrainConfig:
     "Optimisation schedule (SPEC 7)."
-    lr: float = 5e-4
-    weight_decay: float = 1e-3
-    iterations: int = 1000
-    batch_size: int = 10
-    n_pairs: int = 3
-    seed: int = 0
-    precision: str = "fp32"           # "fp32" | "bf16" (autocast) | "amp" (fp16 autocast, CUDA only)
-    log_every: int = 10
+    lr: Annotated[float, POSITIVE] = 5e-4             # Adam learning rate
+    weight_decay: Annotated[float, NON_NEGATIVE] = 1e-3  # Adam weight decay (CO2-Net's)
+    iterations: Annotated[int, COUNT] = 1000          # optimisation steps per model (per LOSO fold)
+    batch_size: Annotated[int, COUNT] = 10            # videos per batch
+    n_pairs: Annotated[int, NON_NEGATIVE] = 3         # label-sharing pairs at the start of each batch (2 * n_pairs <= batch_size)
+    seed: Annotated[int, NON_NEGATIVE] = 0            # random seed when the command gives none (--seed / --seeds)
+    precision: Literal["fp32", "bf16", "amp"] = "fp32"  # fp32, bf16 (autocast) or amp (fp16 autocast, CUDA only)
+    log_every: Annotated[int, COUNT] = 10             # record the losses every this many iterations
 
 # %% ../nbs/00_config.ipynb #4e9327eb
 @dataclass
 class SpotConfig:
     "Test-time proposal generation and scoring (SPEC 8)."
-    proposal: str = "multitop"        # "multitop" | "multithreshold" (CO2-Net, Table 6)
-    m_start: int = 8                  # m0 of M'
-    m_count: int = 15                 # |M'|
-    thr_start: float = 0.1            # multi-threshold: linspace(thr_start, thr_stop, thr_num) on A
-    thr_stop: float = 0.9
-    thr_num: int = 10
-    varsigma: float = 0.15            # weight of the video-level probability in phi
-    psi: float = 0.25                 # outer-region width relative to the proposal length
-    outer_width: str = "round_min1"   # "round_min1" (SPEC) | "floor" (paper) | "co2net"
-    tcam: str = "product"             # T-CAM scored: "product" S * A (CO2-Net test code) | "supp" S_hat (SPEC 8) | "raw" S
-    video_score: str = "prob"         # p_j from "prob" (softmax of top-K) | "logit"
-    truncation: float = 0.1           # drop proposals with phi below this
-    nms_iou: float = 0.01
-    nms_mode: str = "agnostic"        # "agnostic" | "per_class"
-    me_max_seconds: float = 0.5       # ME iff offset - onset <= round(me_max_seconds * fps)
+    proposal: Literal["multitop", "multithreshold"] = "multitop"  # proposals from multi-top (paper) or multi-threshold (CO2-Net, Table 6)
+    m_start: Annotated[int, COUNT] = 8                # m0 of M' = {m0, ..., m0 + m_count - 1}
+    m_count: Annotated[int, COUNT] = 15               # |M'|: how many consecutive m, each keeping the top max(1, T // m) snippets
+    thr_start: Annotated[float, FRACTION] = 0.1       # multi-threshold: linspace(thr_start, thr_stop, thr_num) on A
+    thr_stop: Annotated[float, FRACTION] = 0.9        # multi-threshold: the last threshold
+    thr_num: Annotated[int, COUNT] = 10               # multi-threshold: the number of thresholds
+    varsigma: Annotated[float, NON_NEGATIVE] = 0.15   # weight of the video-level probability in phi
+    psi: Annotated[float, NON_NEGATIVE] = 0.25        # outer-region width relative to the proposal length
+    outer_width: Literal["round_min1", "floor", "co2net"] = "round_min1"  # outer width: max(1, round(psi d)) (SPEC), floor (paper) or co2net
+    tcam: Literal["product", "supp", "raw"] = "product"  # T-CAM scored: product S * A (CO2-Net test code), supp S_hat (SPEC 8) or raw S
+    video_score: Literal["prob", "logit"] = "prob"    # p_j of phi from prob (softmax of top-K) or logit
+    truncation: float = 0.1                           # drop proposals with phi below this
+    nms_iou: Annotated[float, FRACTION] = 0.01        # NMS drops a proposal overlapping a better one by more than this IoU
+    nms_mode: Literal["agnostic", "per_class"] = "agnostic"  # NMS across classes (agnostic) or within each class
+    me_max_seconds: Annotated[float, POSITIVE] = 0.5  # ME iff offset - onset <= round(me_max_seconds * fps)
 
 # %% ../nbs/00_config.ipynb #a16fe3bc
 @dataclass
 class EvalConfig:
     "Evaluation protocol (SPEC 9)."
-    protocol: str = "megc"            # "megc" | "lgsnet" (type-agnostic)
-    iou: float = 0.5
-    map_ious: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
-    f1_me_seconds: tuple[float, ...] = (0.5, 1.0)  # F1-ME(0.5) and F1-ME(1.0)
+    protocol: Literal["megc", "lgsnet"] = "megc"      # megc (a ground truth is found by a proposal of its kind) or lgsnet (any kind)
+    iou: Annotated[float, IOU] = 0.5                  # IoU a proposal needs with a ground truth to find it
+    map_ious: Annotated[tuple[float, ...], IOU] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)  # IoU thresholds averaged by mAP
+    f1_me_seconds: Annotated[tuple[float, ...], POSITIVE] = (0.5, 1.0)  # F1-ME(0.5) and F1-ME(1.0): longest ME proposal, in seconds
 
 # %% ../nbs/00_config.ipynb #b4913c9f
 @dataclass
 class ExtractConfig:
     "Feature extraction from face videos (Sec. 3.2, 4.3)."
-    flow_method: str = "tvl1"         # "tvl1" (paper) | "dis" | "farneback" (faster, see BENCHMARKS.md)
-    tvl1_lambda: float = 0.15         # TV-L1 smoothness weight, the paper's lambda
-    flow_clip: float = 20.0           # flow clipped to +-flow_clip pixels, then divided by it
-    frame_size: int = 224             # face crop resized to frame_size x frame_size
-    face: str = "none"                # "none" | "haar" (OpenCV cascade) | "mediapipe" (extra)
-    face_margin: float = 0.2          # margin added around the detected face box, relative to its size
-    face_probe: int = 15              # frames used to fix one median face box
-    face_track: bool = False          # detect the face on every frame instead of one fixed box
-    batch_size: int = 8               # snippets per I3D batch
+    flow_method: Literal["tvl1", "dis", "farneback"] = "tvl1"  # optical flow: tvl1 (paper), or the faster dis / farneback (see BENCHMARKS.md)
+    tvl1_lambda: Annotated[float, POSITIVE] = 0.15    # TV-L1 smoothness weight, the paper's lambda
+    flow_clip: Annotated[float, POSITIVE] = 20.0      # flow clipped to +-flow_clip pixels, then divided by it
+    frame_size: Annotated[int, COUNT] = 224           # face crop resized to frame_size x frame_size
+    face: Literal["none", "haar", "mediapipe"] = "none"  # face crop: none, haar (OpenCV cascade) or mediapipe (extra)
+    face_margin: Annotated[float, NON_NEGATIVE] = 0.2  # margin added around the detected face box, relative to its size
+    face_probe: Annotated[int, COUNT] = 15            # frames used to fix one median face box
+    face_track: bool = False                          # detect the face on every frame instead of one fixed box
+    batch_size: Annotated[int, COUNT] = 8             # snippets per I3D batch
 
 # %% ../nbs/00_config.ipynb #9f4862e3
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig,
@@ -150,110 +174,277 @@ class Config:
         "Longest ME in frames (offset - onset), SPEC 8.5: 15 at 30 fps, 100 at 200 fps."
         return int(round(self.spot.me_max_seconds * self.data.fps))
 
+# %% ../nbs/00_config.ipynb #e693a56c
+# (fields, check, why): every field named must exist; `check(cfg)` is True when the configuration is fine
+_RULES = [
+    (("train.n_pairs", "train.batch_size"), lambda c: 2 * c.train.n_pairs <= c.train.batch_size,
+     "the first 2 * n_pairs videos of a batch form its pairs, so 2 * n_pairs must be <= batch_size"),
+    (("loss.omega_l", "loss.omega_u"), lambda c: c.loss.omega_l <= c.loss.omega_u, "the masked band needs omega_l <= omega_u"),
+    (("spot.thr_start", "spot.thr_stop"), lambda c: c.spot.thr_start <= c.spot.thr_stop, "multi-threshold needs thr_start <= thr_stop"),
+    (("model.kernel_size",), lambda c: c.model.kernel_size % 2 == 1, "must be odd, so that the convolutions keep the length T"),
+    (("model.streams",), lambda c: c.model.streams in (("rgb", "flow"), ("rgb",), ("flow",)), "must be rgb,flow or rgb or flow"),
+    (("eval.map_ious",), lambda c: len(c.eval.map_ious) > 0, "needs at least one IoU threshold"),
+]
+# (fields, check(cfg, device_type), why): checked by `check_device` once the device is known
+_DEVICE_RULES = [
+    (("train.precision",), lambda c, dev: c.train.precision != "amp" or dev == "cuda",
+     "'amp' (fp16 autocast) needs a CUDA device; use bf16 or fp32 on {dev}"),
+]
+
 # %% ../nbs/00_config.ipynb #95e78a83
 class ConfigError(ValueError):
-    "An unknown or ill-typed configuration field."
+    "An unknown, ill-typed, out-of-range or inconsistent configuration field."
 
-def _coerce(value: Any, tp: Any, where: str) -> Any:
-    "Check `value` against the annotation `tp`, converting JSON lists to tuples and ints to floats."
-    origin = typing.get_origin(tp)
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if not isinstance(value, (list, tuple)): raise ConfigError(f"{where}: expected a sequence, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis: args = (args[0],) * len(value)
-        if len(args) != len(value): raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+def _unwrap(tp: Any) -> tuple[Any, tuple]:
+    "(type, markers) of an annotation: Annotated[float, POSITIVE] -> (float, (POSITIVE,))."
+    if typing.get_origin(tp) is Annotated: return typing.get_args(tp)[0], tuple(typing.get_args(tp)[1:])
+    return tp, ()
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+def _check_ranges(value, marks: tuple, where: str) -> None:
+    for r in marks:
+        if isinstance(r, Range) and value not in r: raise ConfigError(f"{where}: {value!r} must be {r}")
+
+# %% ../nbs/00_config.ipynb #f13262bc
+def _coerce_scalar(value: Any, tp: Any, where: str) -> Any:
+    if typing.get_origin(tp) is Literal:
+        choices = typing.get_args(tp)
+        if not isinstance(value, str) or value not in choices:
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, choices))}{_suggest(value, choices)}")
+        return value
     if tp is bool:
-        if not isinstance(value, bool): raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        if not isinstance(value, bool): raise ConfigError(f"{where}: expected true or false, got {value!r}")
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)): raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(value): raise ConfigError(f"{where}: expected a finite number, got {value!r}")
         return float(value)
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int): raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int): raise ConfigError(f"{where}: expected a whole number, got {value!r}")
         return value
     if tp is str:
         if not isinstance(value, str): raise ConfigError(f"{where}: expected text, got {value!r}")
         return value
     raise ConfigError(f"{where}: unsupported type {tp}")
 
-# %% ../nbs/00_config.ipynb #8cd7bf2e
-def _build(cls, d: dict, where: str):
-    "Build dataclass `cls` from dict `d`, rejecting unknown fields."
-    if not isinstance(d, dict): raise ConfigError(f"{where}: expected a mapping, got {d!r}")
-    hints, names = typing.get_type_hints(cls), {f.name for f in fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown: raise ConfigError(f"{where}: unknown field(s) {unknown}; known: {sorted(names)}")
-    kw = {}
-    for k, v in d.items():
-        sub = f"{where}.{k}" if where else k
-        kw[k] = _build(_SECTIONS[k], v, sub) if cls is Config and k in _SECTIONS else _coerce(v, hints[k], sub)
-    return cls(**kw)
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    "Check `value` against the annotation `tp` (type, choices, range), converting JSON lists to tuples and ints to floats."
+    tp, marks = _unwrap(tp)
+    if typing.get_origin(tp) is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)): raise ConfigError(f"{where}: expected a list of values, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis: args = (args[0],) * len(value)
+        if len(args) != len(value): raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
+        out = tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+        for i, v in enumerate(out): _check_ranges(v, marks, f"{where}[{i}]")
+        return out
+    value = _coerce_scalar(value, tp, where)
+    _check_ranges(value, marks, where)
+    return value
 
+# %% ../nbs/00_config.ipynb #df4ebfd9
+def _build(cls, d: Any, where: str, problems: list[str]):
+    "Build dataclass `cls` from dict `d`; unknown or bad fields go to `problems` (None is returned then)."
+    if not isinstance(d, dict): problems.append(f"{where or 'configuration'}: expected a mapping, got {d!r}"); return None
+    hints, names = typing.get_type_hints(cls, include_extras=True), [f.name for f in fields(cls)]
+    for k in sorted(set(d) - set(names)):
+        problems.append(f"{where + '.' if where else ''}{k}: unknown field{_suggest(k, names)}; known: {', '.join(names)}")
+    kw, n0 = {}, len(problems)
+    for k in [k for k in d if k in names]:
+        sub = f"{where}.{k}" if where else k
+        try: kw[k] = _build(_SECTIONS[k], d[k], sub, problems) if cls is Config and k in _SECTIONS else _coerce(d[k], hints[k], sub)
+        except ConfigError as e: problems.append(str(e))
+    return cls(**kw) if len(problems) == n0 and set(d) <= set(names) else None
+
+def _get(cfg: Config, dotted: str) -> Any:
+    sec, name = dotted.split(".")
+    return getattr(getattr(cfg, sec), name)
+
+def _rule_problems(cfg: Config, rules, *args) -> list[str]:
+    return [f"{', '.join(f'{k}={_get(cfg, k)!r}' for k in keys)}: {why.format(dev=args[0]) if args else why}"
+            for keys, ok, why in rules if not ok(cfg, *args)]
+
+def _raise_problems(problems: list[str], where: str = "") -> None:
+    if not problems: return
+    head = f"{where}: " if where else ""
+    if len(problems) == 1: raise ConfigError(head + problems[0])
+    more = [f"  ... and {len(problems) - 20} more"] if len(problems) > 20 else []
+    raise ConfigError("\n".join([f"{head}{len(problems)} problems in the configuration:"] + [f"  - {p}" for p in problems[:20]] + more))
+
+# %% ../nbs/00_config.ipynb #a6fea336
 # Fields added after the first release whose default changed the behaviour: a saved config (one with
 # every section below) that lacks them gets the value it was run with, so it reproduces that run.
 _LEGACY = {("model", "padding_mode"): "zeros", ("spot", "tcam"): "supp"}
 _SAVED = ("data", "model", "loss", "train", "spot", "eval")
 
 def config_from_dict(d: dict) -> Config:
-    "A `Config` from a (possibly partial) nested dict; missing fields take their defaults (see `_LEGACY`)."
+    "A checked `Config` from a (possibly partial) nested dict; missing fields take their defaults (see `_LEGACY`)."
     if isinstance(d, dict) and all(isinstance(d.get(k), dict) for k in _SAVED):
         d = {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
         for (sec, name), old in _LEGACY.items(): d[sec].setdefault(name, old)
-    return _build(Config, d, "")
+    problems: list[str] = []
+    cfg = _build(Config, d, "", problems)
+    if cfg is not None: problems += _rule_problems(cfg, _RULES)
+    _raise_problems(problems)
+    return cfg
 
 def config_to_dict(cfg: Config) -> dict:
     "A JSON-ready nested dict of `cfg` (tuples become lists)."
     return json.loads(json.dumps(asdict(cfg)))
 
-# %% ../nbs/00_config.ipynb #c08d9dd8
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    "Write `text` to `path` through a temporary file in the same folder and an atomic rename."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f: f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-    return path
-
-def save_config(cfg: Config, path: str | os.PathLike) -> Path:
-    "Save `cfg` as JSON (atomically)."
-    return atomic_write_text(path, json.dumps(config_to_dict(cfg), indent=2) + "\n")
-
-def load_config(path: str | os.PathLike) -> Config:
-    "Load a configuration saved by `save_config`; errors name the file."
-    try: d = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e: raise ConfigError(f"{path}: cannot read configuration ({e})") from e
-    try: return config_from_dict(d)
-    except ConfigError as e: raise ConfigError(f"{path}: {e}") from e
+def check_config(cfg: Config) -> Config:
+    "`cfg` checked like a loaded one (types, choices, ranges, rules): for configurations built by hand in Python."
+    if not isinstance(cfg, Config): raise ConfigError(f"expected a mcwes.config.Config, got {type(cfg).__name__}")
+    try: d = config_to_dict(cfg)
+    except (TypeError, ValueError) as e: raise ConfigError(f"configuration holds a value that is not plain data ({e})") from None
+    return config_from_dict(d)
 
 # %% ../nbs/00_config.ipynb #e88e986d
+def check_device(cfg: Config, device: Any) -> None:
+    "Raise `ConfigError` when `cfg` cannot run on `device` (a torch.device or its type, e.g. 'cpu')."
+    dev = getattr(device, "type", str(device).split(":")[0])
+    _raise_problems(_rule_problems(cfg, _DEVICE_RULES, dev))
+
+# %% ../nbs/00_config.ipynb #176864dd
+def field_docs(cls) -> dict[str, str]:
+    "The trailing comment of each field of dataclass `cls` (its one-line description), keyed by field name."
+    import inspect, re
+    try: src = inspect.getsource(cls)
+    except (OSError, TypeError): return {}
+    out = {}
+    for line in src.splitlines():
+        m = re.match(r"\s+(\w+):\s*[^#]*=[^#]*?#\s*(.+)$", line)
+        if m: out[m.group(1)] = m.group(2).strip()
+    return out
+
+def field_choices(cls, name: str) -> str:
+    "What field `name` of section `cls` accepts, in words: its choices, range or type."
+    tp, marks = _unwrap(typing.get_type_hints(cls, include_extras=True)[name])
+    if typing.get_origin(tp) is tuple: tp = typing.get_args(tp)[0]; kind = "list of "
+    else: kind = ""
+    if typing.get_origin(tp) is Literal: return kind + " | ".join(typing.get_args(tp))
+    rng = " ".join(str(r) for r in marks if isinstance(r, Range))
+    return kind + {bool: "true | false", int: "integer", float: "number", str: "text"}.get(tp, str(tp)) + (f" {rng}" if rng else "")
+
+# %% ../nbs/00_config.ipynb #cef1b4b8
+def _show(v: Any) -> str:
+    return ",".join(_show(x) for x in v) if isinstance(v, (tuple, list)) else str(v).lower() if isinstance(v, bool) else str(v)
+
+def describe_config(cfg: Config, sections: typing.Sequence[str] | None = None) -> str:
+    "Every field of `cfg` (or of `sections`) as `--section.field VALUE` with what it accepts and its description."
+    lines = [f"configuration {cfg.name!r}" + (f": {cfg.note}" if cfg.note else "")]
+    for sec in sections or _SECTIONS:
+        cls, docs = _SECTIONS[sec], field_docs(_SECTIONS[sec])
+        lines += ["", f"{sec}: {cls.__doc__}"]
+        for f in fields(cls):
+            lines.append(f"  --{sec}.{f.name} {_show(getattr(getattr(cfg, sec), f.name))}")
+            lines.append(f"      {docs.get(f.name, '')} [{field_choices(cls, f.name)}]")
+    return "\n".join(lines)
+
+# %% ../nbs/00_config.ipynb #db7b7904
+class PathError(ValueError):
+    "A path that is missing, of the wrong kind (file or folder) or not writable."
+
+def check_input(path: str | os.PathLike, *, folder: bool = False, what: str = "file") -> Path:
+    "`path` as a Path when it exists and is a folder (`folder=True`) or a file; else a `PathError` naming `what`."
+    p = Path(path)
+    if not p.exists(): raise PathError(f"{what} {p} does not exist")
+    if p.is_dir() != folder:
+        raise PathError(f"{what} {p} is a {'folder' if p.is_dir() else 'file'}; expected a {'folder' if folder else 'file'}")
+    if not os.access(p, os.R_OK | (os.X_OK if folder else 0)): raise PathError(f"{what} {p} cannot be read (permission denied)")
+    return p
+
+def check_output(path: str | os.PathLike, *, folder: bool = False, what: str = "output") -> Path:
+    "`path` as a Path when it can be written as a folder (`folder=True`) or a file; else a `PathError`, before any work."
+    p = Path(path)
+    if p.exists() and p.is_dir() != folder:
+        raise PathError(f"{what} {p} is a {'folder' if p.is_dir() else 'file'}; expected a {'folder' if folder else 'file'}")
+    q = p if p.is_dir() else p.parent
+    while not q.exists() and q != q.parent: q = q.parent                # the folder that will hold it
+    if not q.is_dir(): raise PathError(f"{what} {p} cannot be created: {q} is a file")
+    if not os.access(q, os.W_OK | os.X_OK): raise PathError(f"{what} {p} cannot be written: no write permission in {q}")
+    return p
+
+# %% ../nbs/00_config.ipynb #549d2a62
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, mode: str = "w"):
+    "Open a new temporary file beside `path` (with the user's umask), rename it to `path` on success, delete it on error."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try: fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666); break     # 0o666 & ~umask, like open()
+        except FileExistsError: continue
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f: yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError): os.unlink(tmp)
+        raise
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    "Write `text` to `path` through a temporary file in the same folder and an atomic rename."
+    with atomic_file(path, "w") as f: f.write(text)
+    return Path(path)
+
+# %% ../nbs/00_config.ipynb #5ffbd2aa
+def _plain(x: Any) -> Any:
+    "`x` with numpy scalars as Python numbers, tuples as lists and non-finite floats as None."
+    if isinstance(x, dict): return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return [_plain(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)): x = x.item()
+    if isinstance(x, float) and not math.isfinite(x): return None
+    return x
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    "Write `obj` as strict, indented JSON (NaN and inf become null), atomically."
+    return atomic_write_text(path, json.dumps(_plain(obj), indent=2, allow_nan=False) + "\n")
+
+# %% ../nbs/00_config.ipynb #361ba5f6
+def save_config(cfg: Config, path: str | os.PathLike) -> Path:
+    "Save `cfg` as JSON (atomically)."
+    return atomic_write_json(path, config_to_dict(cfg))
+
+def load_config(path: str | os.PathLike) -> Config:
+    "Load (and check) a configuration saved by `save_config`; errors name the file."
+    p = check_input(path, what="configuration file")
+    try: d = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise ConfigError(f"{p}: cannot read configuration ({e})") from None
+    try: return config_from_dict(d)
+    except ConfigError as e: raise ConfigError(f"{p}: {e}") from None
+
+# %% ../nbs/00_config.ipynb #e268d446
 def _parse_value(text: str, tp: Any) -> Any:
+    tp = _unwrap(tp)[0]
     if typing.get_origin(tp) is tuple:
-        return [json.loads(t) if typing.get_args(tp)[0] is not str else t for t in text.split(",") if t != ""]
-    if tp is str: return text
+        elem = _unwrap(typing.get_args(tp)[0])[0]
+        return [t.strip() if elem is str or typing.get_origin(elem) is Literal else _parse_value(t.strip(), elem)
+                for t in text.split(",") if t.strip() != ""]
+    if tp is str or typing.get_origin(tp) is Literal: return text
     try: return json.loads(text)
     except json.JSONDecodeError: return text
 
+def _override_item(d: dict, key: str, val: Any) -> str | None:
+    "Apply one `section.field = val` to dict `d`; a problem message, or None."
+    parts = key.split(".")
+    if len(parts) == 1 and parts[0] in ("name", "note"): d[parts[0]] = val; return None
+    if len(parts) != 2 or parts[0] not in _SECTIONS:
+        return f"{key}: expected a section ({', '.join(_SECTIONS)}) then a field, e.g. train.lr{_suggest(key, [f'{s}.{f.name}' for s, c in _SECTIONS.items() for f in fields(c)])}"
+    hints = typing.get_type_hints(_SECTIONS[parts[0]], include_extras=True)
+    if parts[1] not in hints: return f"{key}: unknown field{_suggest(parts[1], hints)}; known: {', '.join(hints)}"
+    d[parts[0]][parts[1]] = _parse_value(val, hints[parts[1]]) if isinstance(val, str) else val
+    return None
+
+# %% ../nbs/00_config.ipynb #8e0fb4fe
 def override(cfg: Config, *assignments: str, **kw: Any) -> Config:
-    "A copy of `cfg` with `section.field=value` assignments (strings) and/or `section__field=value` keywords."
+    "A checked copy of `cfg` with `section.field=value` assignments (strings) and/or `section__field=value` keywords."
     d = config_to_dict(cfg)
     items = [a.split("=", 1) if "=" in a else (a, None) for a in assignments]
     items += [(k.replace("__", "."), v) for k, v in kw.items()]
-    for key, val in items:
-        if val is None: raise ConfigError(f"override {key!r}: expected section.field=value")
-        parts = key.split(".")
-        if len(parts) == 1 and parts[0] in ("name", "note"): d[parts[0]] = val; continue
-        if len(parts) != 2 or parts[0] not in _SECTIONS:
-            raise ConfigError(f"override {key!r}: expected one of {sorted(_SECTIONS)} then a field, e.g. train.lr")
-        sec, name = parts
-        hints = typing.get_type_hints(_SECTIONS[sec])
-        if name not in hints: raise ConfigError(f"override {key!r}: unknown field; known: {sorted(hints)}")
-        d[sec][name] = _parse_value(val, hints[name]) if isinstance(val, str) else val
+    problems = [f"{key}: expected section.field=value" if val is None else _override_item(d, key.strip(), val) for key, val in items]
+    _raise_problems([p for p in problems if p])
     return config_from_dict(d)
 
 Config.override = override
@@ -261,8 +452,7 @@ Config.override = override
 # %% ../nbs/00_config.ipynb #16eccec8
 PRESETS = ("casme2", "samm_lv", "casme3", "sample")
 
-def preset(name: str) -> Config:
-    "The configuration of dataset preset `name` (one of `PRESETS`)."
+def _preset(name: str) -> Config:
     if name == "casme2": return Config(name="casme2", note="CAS(ME)^2, the paper's settings (Sec. 4.3, Tables 3-4).")
     if name == "samm_lv":
         return Config(name="samm_lv", note="SAMM-LV, the paper's settings (Sec. 4.3, Tables 3-4).",
@@ -278,7 +468,11 @@ def preset(name: str) -> Config:
                       "lr 1e-3, bf16 autocast).",
                       data=DataConfig(sampled_length=48),
                       train=TrainConfig(iterations=240, batch_size=6, n_pairs=2, lr=1e-3, precision="bf16"))
-    raise ConfigError(f"unknown preset {name!r}; choose one of {PRESETS}")
+    raise ConfigError(f"unknown preset {name!r}{_suggest(name, PRESETS)}; choose one of {', '.join(PRESETS)}")
+
+def preset(name: str) -> Config:
+    "The (checked) configuration of dataset preset `name` (one of `PRESETS`)."
+    return check_config(_preset(name))
 
 # %% ../nbs/00_config.ipynb #3a7a3215
 def diff_configs(a: Config, b: Config) -> dict[str, tuple[Any, Any]]:
@@ -288,6 +482,11 @@ def diff_configs(a: Config, b: Config) -> dict[str, tuple[Any, Any]]:
         for k in da[sec]:
             if da[sec][k] != db[sec][k]: out[f"{sec}.{k}"] = (da[sec][k], db[sec][k])
     return out
+
+def format_diff(diff: dict[str, tuple[Any, Any]], limit: int = 20) -> str:
+    "'train.lr 0.001 -> 0.0005, ...' for a `diff_configs` result (at most `limit` fields, then a count)."
+    items = [f"{k} {_show(a)} -> {_show(b)}" for k, (a, b) in diff.items()]
+    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 # %% ../nbs/00_config.ipynb #4d95d7a7
 def repo_root() -> Path:

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Mapping
 import numpy as np
 import pandas as pd
-from .config import atomic_write_text
+from .config import PathError, atomic_write_text, check_input
 
 # %% auto #0
 __all__ = ['LAYOUTS', 'TIDY_COLUMNS', 'KINDS', 'OFFSET_REPAIRS', 'FRACTIONAL_RULES', 'CASME2_VIDEO_WORDS', 'LGSNET_SAMM_EXCLUDED',
-           'AnnotationError', 'AnnotationWarning', 'casme2_video_name', 'subject_of_video', 'detect_layout',
-           'read_annotations', 'write_annotations', 'read_frame_counts', 'videos_from_frame_counts', 'weak_labels',
-           'video_table', 'Fold', 'loso_folds', 'plot_durations']
+           'AnnotationError', 'AnnotationWarning', 'casme2_video_name', 'subject_of_video', 'read_csv_text',
+           'detect_layout', 'read_annotations', 'write_annotations', 'read_frame_counts', 'videos_from_frame_counts',
+           'weak_labels', 'video_table', 'Fold', 'loso_folds', 'plot_durations']
 
 # %% ../nbs/01_annotations.ipynb #c3e9c872
 LAYOUTS = ("casme2_xlsx", "sammlv_v1_xlsx", "sammlv_xlsx", "lgsnet_csv", "zzy_casme2_csv", "tidy_csv")
@@ -64,16 +64,53 @@ def _samm_header_row(raw: pd.DataFrame) -> int | None:
         if {"filename", "onset", "apex", "offset", "type"} <= cells: return i
     return None
 
+def read_csv_text(path, error: type[Exception] | None = None, **kw) -> pd.DataFrame:
+    "A CSV as text cells (empty cells ''), header and cells stripped (a space after a comma is fine); errors name the file."
+    error = error or AnnotationError
+    try: df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig", **kw)
+    except UnicodeDecodeError as e:
+        raise error(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); a spreadsheet must end in .xlsx") from None
+    except pd.errors.EmptyDataError: raise error(f"{path}: the file is empty (no header row)") from None
+    except (ValueError, OSError) as e: raise error(f"{path}: cannot parse as CSV ({type(e).__name__}: {e})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if len(df.columns) == 1 and (sep := next((c for c in ";\t|" if c in df.columns[0]), None)):
+        raise error(f"{path}: one column {df.columns[0]!r}: the file separates its columns with {sep!r}; save it with commas")
+    return df.apply(lambda col: col.str.strip()) if len(df) else df
+
+
+def _read_xlsx(path: Path, **kw) -> dict[str, pd.DataFrame]:
+    "Every sheet of a spreadsheet, without header; errors (a truncated or mislabelled file) name the file."
+    try: return pd.read_excel(path, sheet_name=None, header=None, **kw)
+    except ImportError as e: raise AnnotationError(f"{path}: reading spreadsheets needs openpyxl ({e})") from None
+    except Exception as e:                                    # zip, XML and openpyxl errors of a damaged file
+        raise AnnotationError(f"{path}: cannot read as an .xlsx spreadsheet ({type(e).__name__}: {e}); "
+                              "is it truncated, or another format with an .xlsx name?") from None
+
 def _csv_header(path: Path) -> list[str]:
-    with open(path, encoding="utf-8-sig") as f: return [c.strip() for c in f.readline().split(",")]
+    return list(read_csv_text(path, nrows=0).columns)
 
 # %% ../nbs/01_annotations.ipynb #ce615404
+_CSV_LAYOUTS = {"lgsnet_csv": _LGSNET_COLS, "zzy_casme2_csv": _ZZY_CAS_COLS, "tidy_csv": set(TIDY_COLUMNS)}
+
+def _near_layout(path: Path, cols: set) -> None:
+    "Raise naming the missing columns when header `cols` has at least half of a CSV layout's columns."
+    name = min(_CSV_LAYOUTS, key=lambda n: len(_CSV_LAYOUTS[n] - cols))
+    miss = sorted(_CSV_LAYOUTS[name] - cols)
+    if len(miss) <= len(_CSV_LAYOUTS[name]) // 2:
+        hint = "; the tidy layout is subject, video, onset, apex, offset, kind (apex may be empty, its column may not)" \
+            if name == "tidy_csv" else ""
+        raise AnnotationError(f"{path}: looks like layout {name!r} but lacks column(s) {miss} (header {sorted(cols)}){hint}")
+
+def _input_file(path, what: str) -> Path:
+    try: return check_input(path, what=what)
+    except PathError as e: raise AnnotationError(str(e)) from None
+
+# %% ../nbs/01_annotations.ipynb #710958aa
 def detect_layout(path) -> str:
     "The layout (one of `LAYOUTS`) of annotation file `path`, from its sheets or header."
-    path = Path(path)
-    if not path.is_file(): raise AnnotationError(f"{path}: no such annotation file")
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        sheets = pd.read_excel(path, sheet_name=None, header=None, nrows=30)
+    path = _input_file(path, "annotation file")
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        sheets = _read_xlsx(path, nrows=30)
         if "CASFEcode_final" in sheets: return "casme2_xlsx"
         for raw in sheets.values():
             i = _samm_header_row(raw)
@@ -85,11 +122,12 @@ def detect_layout(path) -> str:
     if set(TIDY_COLUMNS) <= cols: return "tidy_csv"
     if "duration" in cols or "n_frames" in cols:
         raise AnnotationError(f"{path}: this is a frame-count file, not annotations; use read_frame_counts")
+    _near_layout(path, cols)
     raise AnnotationError(f"{path}: unknown CSV header {sorted(cols)}; known layouts: {LAYOUTS}")
 
 # %% ../nbs/01_annotations.ipynb #35c54ba6
 def _raw_casme2_xlsx(path: Path) -> pd.DataFrame:
-    sh = pd.read_excel(path, sheet_name=None, header=None)
+    sh = _read_xlsx(path)
     codes, rule1 = sh["CASFEcode_final"], sh.get("naming rule1")
     rule2 = sh.get("naming rule2")
     if rule1 is None or rule2 is None: raise AnnotationError(f"{path}: sheets 'naming rule1' and 'naming rule2' are required")
@@ -106,7 +144,7 @@ def _raw_casme2_xlsx(path: Path) -> pd.DataFrame:
 
 # %% ../nbs/01_annotations.ipynb #b171b6bf
 def _raw_samm_xlsx(path: Path) -> pd.DataFrame:
-    for name, sh in pd.read_excel(path, sheet_name=None, header=None).items():
+    for name, sh in _read_xlsx(path).items():
         h = _samm_header_row(sh)
         if h is not None: break
     else: raise AnnotationError(f"{path}: no sheet with a SAMM-LV header row (Filename, Onset, Apex, Offset, Type)")
@@ -136,7 +174,7 @@ def _lgsnet_video(path_text: str) -> tuple[str, str, str]:
 
 # %% ../nbs/01_annotations.ipynb #4ea21550
 def _raw_lgsnet(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = read_csv_text(path)
     rows = []
     for i, r in df.iterrows():
         try: ds, subj, video = _lgsnet_video(r["video"])
@@ -147,7 +185,7 @@ def _raw_lgsnet(path: Path) -> pd.DataFrame:
 
 # %% ../nbs/01_annotations.ipynb #f123ecbe
 def _raw_zzy_casme2(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = read_csv_text(path)
     rows = []
     for i, r in df.iterrows():
         m = re.fullmatch(r"casme_(\d+)_(\d{4})", r["video_name"].strip())
@@ -157,7 +195,7 @@ def _raw_zzy_casme2(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 def _raw_tidy(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = read_csv_text(path)
     return pd.DataFrame(dict(row=[f"line {i + 2}" for i in range(len(df))], subject=df["subject"].str.strip(),
                              video=df["video"].str.strip(), clip="", onset=df["onset"], apex=df["apex"],
                              offset=df["offset"], kind=df["kind"]))
@@ -282,8 +320,11 @@ def read_annotations(path, layout: str | None = None, *, offset_repair: str = "a
     layout = layout or detect_layout(path)
     _check_options(layout, offset_repair, fractional_frames, offset_repair_frames)
     parse, dataset, base = _PARSERS[layout]
-    try: raw = parse(path)
+    try: raw = parse(_input_file(path, "annotation file"))
+    except AnnotationError: raise
     except KeyError as e: raise AnnotationError(f"{path}: missing column/sheet {e} for layout {layout!r}") from None
+    except Exception as e:                                     # anything else a malformed file can raise while parsed
+        raise AnnotationError(f"{path}: cannot read as layout {layout!r} ({type(e).__name__}: {e})") from None
     if layout == "lgsnet_csv" and len(raw): dataset = "/".join(sorted(set(raw["dataset"])))
     rules = dict(offset_repair=offset_repair, offset_repair_frames=int(offset_repair_frames),
                  fractional_frames=fractional_frames, exclude_lgsnet=exclude_lgsnet)
@@ -304,9 +345,8 @@ def write_annotations(df: pd.DataFrame, path) -> Path:
 # %% ../nbs/01_annotations.ipynb #fe89b74a
 def read_frame_counts(path) -> dict[str, int]:
     "Frames per video from a frame-count file or an LGSNet CSV: {video: n_frames}."
-    path = Path(path)
-    if not path.is_file(): raise AnnotationError(f"{path}: no such frame-count file")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    path = _input_file(path, "frame-count file")
+    df = read_csv_text(path)
     cols = set(df.columns)
     if {"org_vid", "duration"} <= cols: names, counts = df["org_vid"].str.strip(), df["duration"]
     elif {"sub_name", "duration"} <= cols: names, counts = df["sub_name"].str.strip().str.replace(r"^samm_", "", regex=True), df["duration"]
@@ -328,8 +368,10 @@ def videos_from_frame_counts(frame_counts: Mapping[str, int]) -> pd.DataFrame:
 
 def _subjects(pairs: pd.DataFrame, where: str) -> dict[str, str]:
     "video -> subject, checking that each video has one subject."
-    n = pairs.groupby("video")["subject"].nunique()
-    if (n > 1).any(): raise AnnotationError(f"{where}: video {n.index[n > 1][0]!r} has several subjects")
+    n = pairs.groupby("video")["subject"].unique()
+    bad = n[n.map(len) > 1]
+    if len(bad): raise AnnotationError(f"{where}: video {bad.index[0]!r} has several subjects {sorted(bad.iloc[0])}"
+                                       + (f" ({len(bad) - 1} more such video(s))" if len(bad) > 1 else ""))
     return dict(zip(pairs["video"], pairs["subject"]))
 
 # %% ../nbs/01_annotations.ipynb #9d9a9d82
@@ -367,7 +409,7 @@ def weak_labels(videos_df: pd.DataFrame) -> np.ndarray:
 def video_table(annotations: pd.DataFrame, frame_counts: Mapping[str, int] | None = None, fps: float = 30.0,
                 videos: pd.DataFrame | None = None) -> pd.DataFrame:
     "One row per video: `video, subject, n_frames, fps, has_MaE, has_ME`, sorted by subject then video."
-    subj = _subjects(annotations[["video", "subject"]].astype(str), "annotations")
+    subj = _subjects(annotations[["video", "subject"]].astype(str), f"annotations {annotations.attrs.get('source', '')}".strip())
     counts: dict[str, int] = dict(frame_counts or {})
     if videos is not None: subj = _merge_videos(subj, counts, videos)
     kinds = annotations.groupby("video")["kind"].agg(set) if len(annotations) else pd.Series(dtype=object)

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 import numpy as np
 import pandas as pd
-from .config import atomic_write_text
+from .config import PathError, atomic_file, atomic_write_text, check_input
+from .data import read_csv_text
 
 # %% auto #0
 __all__ = ['STREAM_SETS', 'DTYPES', 'LGSNET_CHUNK', 'LGSNET_STRIDE', 'FeatureError', 'FeatureMeta', 'n_snippets',
@@ -127,13 +128,8 @@ def _first_bad_row(x: np.ndarray) -> int | None:
     return int(np.argmax(bad)) if bad.any() else None
 
 def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f: np.save(f, arr, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
+    "Save `arr` to `path` atomically, with the user's umask (`config.atomic_file`)."
+    with atomic_file(path, "wb") as f: np.save(f, arr, allow_pickle=False)
 
 # %% ../nbs/02_features.ipynb #343a7c01
 def _check_video_table(df: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -200,25 +196,27 @@ def write_feature_store(folder: str | os.PathLike, features: Mapping[str, np.nda
     return folder
 
 # %% ../nbs/02_features.ipynb #2ff45fe2
+def _read_videos_csv(vp: Path) -> pd.DataFrame:
+    "`videos.csv` checked (spaces after commas are fine, an empty n_frames is unknown); errors name the file."
+    raw = read_csv_text(vp, FeatureError)
+    if "n_frames" in raw: raw["n_frames"] = raw["n_frames"].replace("", np.nan)
+    return _check_video_table(raw, str(vp))
+
 class FeatureStore:
     "A feature folder: `{video}.npy` arrays (T, C), `meta.json` and optionally `videos.csv`."
     def __init__(self, folder: str | os.PathLike):
-        self.folder = Path(folder)
-        if not self.folder.is_dir(): raise FeatureError(f"feature folder {self.folder} does not exist")
+        try: self.folder = check_input(folder, folder=True, what="feature folder")
+        except PathError as e: raise FeatureError(str(e)) from None
         mp = self.folder / "meta.json"
         if not mp.is_file():
             raise FeatureError(f"feature folder {self.folder} has no meta.json (snippet_length, stride, fps, dim, streams, dtype, extractor)")
         try: d = json.loads(mp.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e: raise FeatureError(f"{mp}: cannot read ({e})") from None
+        except (OSError, ValueError) as e: raise FeatureError(f"{mp}: cannot read ({type(e).__name__}: {e})") from None
         self.meta = FeatureMeta.from_dict(d, where=str(mp))
         self.videos = sorted(p.stem for p in self.folder.glob("*.npy") if not p.name.startswith("."))
         if not self.videos: raise FeatureError(f"feature folder {self.folder} holds no {{video}}.npy files")
         vp = self.folder / "videos.csv"
-        self.video_table = None
-        if vp.is_file():
-            try: raw = pd.read_csv(vp, dtype={"video": str, "subject": str})
-            except (OSError, ValueError) as e: raise FeatureError(f"{vp}: cannot read ({e})") from None
-            self.video_table = _check_video_table(raw, str(vp))
+        self.video_table = _read_videos_csv(vp) if vp.is_file() else None
 
     def __repr__(self): return f"FeatureStore({str(self.folder)!r}: {len(self.videos)} videos, {self.meta})"
     def path(self, video: str) -> Path: return self.folder / f"{video}.npy"
@@ -272,6 +270,8 @@ def _check(self: FeatureStore, videos_df: pd.DataFrame | None = None) -> pd.Data
         if pd.isna(nf): nf = known.get(v, pd.NA)
         try:
             T = int(self._open(v).shape[0])
+            if T == 0: raise FeatureError(f"video {v!r} ({self.path(v)}): 0 snippets; a video needs at least "
+                                          f"snippet_length + 1 = {self.meta.snippet_length + 1} frames for one: remove it from the run")
             if not pd.isna(nf) and T != _expected_T(int(nf), self.meta):
                 raise FeatureError(_fit_message(v, T, int(nf), self.meta, str(self.path(v))))
             self.load(v)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/31_loso.ipynb #2a1d35dd
 from __future__ import annotations
-import fcntl, hashlib, json, os, platform, subprocess, time
+import fcntl, hashlib, json, os, platform, subprocess, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -15,22 +15,26 @@ import torch
 from tqdm.auto import tqdm
 
 import mcwes
-from .config import Config, atomic_write_text, config_to_dict, load_config, preset, repo_root, sample_dir, save_config
+from .config import (Config, atomic_file, atomic_write_json, atomic_write_text, check_config, check_device, check_output,
+                          config_to_dict, diff_configs, format_diff, load_config, preset, repo_root, sample_dir, save_config)
 from .data import read_annotations, video_table, loso_folds, weak_labels
 from .features import FeatureStore
-from .metrics import evaluate
+from .metrics import evaluate, fps_warning
 from .spotting import spot_outputs
 from .train import TrainingSet, train_model, predict_video, resolve_device, save_checkpoint, OUTPUT_KEYS
 from .fast import train_folds
 
 # %% auto #0
-__all__ = ['METRIC_KEYS', 'RunError', 'LoadedData', 'check_fits', 'annotations_for', 'load_dataset', 'git_hash', 'provenance',
-           'finish_fold', 'run_fold', 'run_folds_batched', 'summarize_seeds', 'run_loso', 'cache_root',
-           'cached_sample_run', 'load_fold_outputs']
+__all__ = ['METRIC_KEYS', 'RunError', 'RunWarning', 'LoadedData', 'check_fits', 'annotations_for', 'load_dataset', 'git_hash',
+           'run_inputs', 'provenance', 'input_changes', 'finish_fold', 'run_fold', 'run_folds_batched',
+           'summarize_seeds', 'run_loso', 'cache_root', 'cached_sample_run', 'load_fold_outputs']
 
 # %% ../nbs/31_loso.ipynb #f91d7fde
 class RunError(ValueError):
-    "A problem with a run's inputs (paths, features, annotations, preset), said in one line."
+    "A problem with a run's inputs (paths, features, annotations, preset, run folder), said in one sentence."
+
+class RunWarning(UserWarning):
+    "Something a run does that the user may not expect (videos left out, a frame rate the annotations contradict)."
 
 @dataclass
 class LoadedData:
@@ -57,16 +61,27 @@ def check_fits(store: FeatureStore, cfg: Config) -> None:
 def annotations_for(path: str | os.PathLike, cfg: Config) -> pd.DataFrame:
     "Ground truth from `path` (any layout), repaired by the rules in `cfg.data`."
     d = cfg.data
-    return read_annotations(path, offset_repair=d.offset_repair, offset_repair_frames=d.offset_repair_frames,
-                            fractional_frames=d.fractional_frames, exclude_lgsnet=d.exclude_lgsnet)
+    ann = read_annotations(path, offset_repair=d.offset_repair, offset_repair_frames=d.offset_repair_frames,
+                           fractional_frames=d.fractional_frames, exclude_lgsnet=d.exclude_lgsnet)
+    if not len(ann):
+        why = f" (rows dropped: {ann.attrs.get('dropped')})" if ann.attrs.get("dropped") else ""
+        raise RunError(f"{path}: no annotated interval{why}; a run needs ground truth to learn from and to score against")
+    return ann
+
+def _left_out(store: FeatureStore, videos: pd.DataFrame) -> None:
+    "Warn when feature files are left out because no annotation (and no videos.csv) lists them."
+    extra = sorted(set(store.videos) - set(videos["video"]))
+    if extra and store.video_table is None:
+        warnings.warn(f"{len(extra)} of {len(store.videos)} feature file(s) in {store.folder} have no annotation and there is no "
+                      f"videos.csv: they are left out of training and evaluation (SPEC 1), e.g. {', '.join(extra[:3])}; "
+                      "list every video in videos.csv (video, subject, n_frames) to keep videos without expressions", RunWarning, stacklevel=3)
 
 def load_dataset(features: str | os.PathLike, annotations: str | os.PathLike, cfg: Config) -> LoadedData:
     "Read and cross-check features and annotations for a run with `cfg`."
-    if not Path(features).is_dir(): raise RunError(f"feature folder {features} does not exist")
-    if not Path(annotations).is_file(): raise RunError(f"annotation file {annotations} does not exist")
-    store = FeatureStore(features)
+    store = FeatureStore(features)                                      # names a missing folder, or a file given instead
     check_fits(store, cfg)
     ann = annotations_for(annotations, cfg)
+    if (w := fps_warning(ann, cfg.data.fps, cfg.spot.me_max_seconds)): warnings.warn(w, RunWarning, stacklevel=2)
     vt = store.video_table
     counts = dict(zip(vt["video"], vt["n_frames"])) if vt is not None and "n_frames" in vt else None
     videos = video_table(ann, counts, fps=cfg.data.fps, videos=vt)
@@ -74,6 +89,7 @@ def load_dataset(features: str | os.PathLike, annotations: str | os.PathLike, cf
     if absent:
         raise RunError(f"{len(absent)} annotated video(s) have no features in {features}: {', '.join(absent[:5])}"
                        + (" ..." if len(absent) > 5 else ""))
+    _left_out(store, videos)
     store.check(videos)
     feats = {v: store.load(v, streams=tuple(cfg.model.streams)) for v in videos["video"]}
     return LoadedData(store, ann, videos.reset_index(drop=True), feats)
@@ -85,6 +101,9 @@ def _sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
     return h.hexdigest()
 
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
 def git_hash() -> str:
     "The commit of the source checkout (with '+dirty' when it has changes), or 'unknown'."
     try:
@@ -94,6 +113,16 @@ def git_hash() -> str:
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "-uno"], capture_output=True, text=True, timeout=5)
         return h.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError): return "unknown"
+
+def run_inputs(data: LoadedData, annotations: str | os.PathLike) -> dict:
+    "What a run's folds are trained and scored on: annotation intervals (and file checksum), feature metadata, video list."
+    ivs = data.annotations[["video", "onset", "apex", "offset", "kind"]].astype(str).values.tolist()
+    vids = [[r.video, r.subject, None if pd.isna(r.n_frames) else int(r.n_frames), int(len(data.features[r.video])),
+             int(r.has_MaE), int(r.has_ME)] for r in data.videos.itertuples()]
+    return {"annotations": {"file": str(Path(annotations).resolve()), "sha256": _sha256(annotations),
+                            "intervals": len(ivs), "intervals_sha256": _digest(ivs)},
+            "features": {"folder": str(Path(data.store.folder).resolve()), "meta": data.store.meta.to_dict()},
+            "videos": {"count": len(vids), "sha256": _digest(vids), "table": vids}}
 
 def provenance(data: LoadedData, annotations: str | os.PathLike, cfg: Config, device: torch.device, seeds,
                fold_batched: bool = False) -> dict:
@@ -109,13 +138,45 @@ def provenance(data: LoadedData, annotations: str | os.PathLike, cfg: Config, de
             "evaluation": {"protocol": cfg.eval.protocol, "iou": cfg.eval.iou, "pooled_over_folds": True,
                            "truncation": cfg.spot.truncation}, "seeds": list(seeds), "fold_batched": bool(fold_batched)}
 
+# %% ../nbs/31_loso.ipynb #668ef061
+def _meta_changes(mo: dict, mn: dict) -> str:
+    return ", ".join(f"{k} {mo.get(k)} -> {mn.get(k)}" for k in sorted(set(mo) | set(mn)) if mo.get(k) != mn.get(k))
+
+def _video_changes(to: dict, tn: dict) -> str:
+    added, removed = sorted(set(tn) - set(to)), sorted(set(to) - set(tn))
+    changed = sorted(v for v in set(to) & set(tn) if list(to[v]) != list(tn[v]))
+    parts = [f"{len(to)} -> {len(tn)} videos"] + [f"{w} {len(l)}: {', '.join(l[:3])}{' ...' if len(l) > 3 else ''}"
+             for w, l in (("added", added), ("removed", removed), ("changed (subject, frames, snippets or labels)", changed)) if l]
+    return "; ".join(parts)
+
+def input_changes(old: dict, new: dict) -> list[str]:
+    "What differs between two `run_inputs` records (an older record may lack some keys: those are not compared)."
+    out, ao, an = [], old.get("annotations", {}), new["annotations"]
+    key = "intervals_sha256" if "intervals_sha256" in ao else "sha256"
+    if key in ao and ao[key] != an[key]:
+        out.append(f"annotations ({ao.get('intervals', '?')} -> {an['intervals']} intervals; file {ao.get('file')} "
+                   f"sha256 {str(ao.get('sha256'))[:12]} -> {an['file']} sha256 {an['sha256'][:12]})")
+    mo = old.get("features", {}).get("meta")
+    if mo is not None and mo != new["features"]["meta"]: out.append(f"feature metadata ({_meta_changes(mo, new['features']['meta'])})")
+    vo = old.get("videos")
+    if isinstance(vo, dict) and vo.get("sha256") != new["videos"]["sha256"]:
+        out.append("video list (" + _video_changes({r[0]: r[1:] for r in vo.get("table", [])}, {r[0]: r[1:] for r in new["videos"]["table"]}) + ")")
+    return out
+
 # %% ../nbs/31_loso.ipynb #79638a4e
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
     atomic_write_text(path, df.to_csv(index=False))
 
 def _write_npz(path: Path, arrays: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez_compressed(tmp, **arrays); os.replace(tmp, path)
+    with atomic_file(path, "wb") as f: np.savez_compressed(f, **arrays)
+
+def _fold_proposals(fold_dir: Path) -> pd.DataFrame:
+    "The proposals of a finished fold; an unreadable file names itself and the way out."
+    p = fold_dir / "proposals.csv"
+    try: return pd.read_csv(p, dtype={"video": str})
+    except (OSError, ValueError) as e:
+        raise RunError(f"{p}: cannot read this finished fold's proposals ({type(e).__name__}: {e}); "
+                       f"delete {fold_dir / 'done.json'} to train the fold again") from None
 
 def finish_fold(data: LoadedData, fold, fold_dir: Path, cfg: Config, model: torch.nn.Module, history: pd.DataFrame,
                 seconds: float, *, device: torch.device, seed: int, checkpoint: bool = True) -> pd.DataFrame:
@@ -132,8 +193,9 @@ def finish_fold(data: LoadedData, fold, fold_dir: Path, cfg: Config, model: torc
     _write_npz(fold_dir / "outputs.npz", outs)
     props = pd.concat(props, ignore_index=True) if props else pd.DataFrame(columns=["video", "onset", "offset", "score", "kind"])
     _write_csv(props, fold_dir / "proposals.csv")
-    atomic_write_text(fold_dir / "done.json", json.dumps({"subject": fold.subject, "seconds": seconds,
-                                                          "test_videos": list(fold.test)}) + "\n")
+    atomic_write_json(fold_dir / "done.json", {"subject": fold.subject, "seconds": seconds, "test_videos": list(fold.test),
+                                               "train_videos": len(fold.train), "iterations": cfg.train.iterations,
+                                               "device": str(device), "mcwes_version": mcwes.__version__})
     return props
 
 # %% ../nbs/31_loso.ipynb #dbef1350
@@ -182,14 +244,29 @@ def summarize_seeds(per_seed: dict[int, dict]) -> dict:
     return {k: {"mean": float(np.mean([m[k] for m in per_seed.values()])),
                 "std": float(np.std([m[k] for m in per_seed.values()]))} for k in keys}
 
-def _claim_run_dir(out: Path, cfg: Config) -> None:
-    cfg_path = out / "config.json"
-    if cfg_path.exists():
-        old = load_config(cfg_path)
-        if old != cfg:
-            raise RunError(f"{out} holds a run made with a different configuration; use another --out "
-                           f"(or delete it) to start afresh")
-    else: save_config(cfg, cfg_path)
+def _read_json(p: Path) -> dict:
+    try: return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e: raise RunError(f"{p}: cannot read ({type(e).__name__}: {e})") from None
+
+def _old_inputs(out: Path) -> dict:
+    "The inputs record of run folder `out`: inputs.json, else (a run made before it existed) what provenance.json holds."
+    for name in ("inputs.json", "provenance.json"):
+        if (out / name).exists(): return _read_json(out / name)
+    return {}
+
+def _claim_run_dir(out: Path, cfg: Config, inputs: dict) -> None:
+    "Make `out` this run's folder; a folder holding finished folds of another configuration or other inputs is refused, naming the differences."
+    cfg_path, finished = out / "config.json", (out / "metrics.json").exists() or any(out.glob("seed_*/folds/*/done.json"))
+    if cfg_path.exists() and finished:
+        d = diff_configs(load_config(cfg_path), cfg)
+        changes = ([f"a different configuration ({format_diff(d)})"] if d else []) + \
+                  [f"other inputs: {c}" for c in input_changes(_old_inputs(out), inputs)]
+        if changes: raise RunError(f"{out} holds a run made with {'; '.join(changes)} (old -> new); rerun it as it was made, "
+                                   "or use another --out (or delete it) to start afresh")
+    elif cfg_path.exists() and load_config(cfg_path) != cfg:
+        warnings.warn(f"{out} held an unfinished run (no fold done) of another configuration: starting afresh", RunWarning, stacklevel=3)
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, cfg_path); atomic_write_json(out / "inputs.json", inputs)
 
 # %% ../nbs/31_loso.ipynb #f78c8ac2
 def _seed_folds(data: LoadedData, folds: Sequence, sdir: Path, cfg: Config, *, device: torch.device, seed: int,
@@ -200,28 +277,50 @@ def _seed_folds(data: LoadedData, folds: Sequence, sdir: Path, cfg: Config, *, d
         todo = [i for i, d in enumerate(dirs) if not (d / "done.json").exists()]
         new = dict(zip(todo, run_folds_batched(data, [folds[i] for i in todo], todo, [dirs[i] for i in todo], cfg, device=device,
                                                seed=seed, checkpoint=checkpoints, progress=progress))) if todo else {}
-        return [new[i] if i in new else pd.read_csv(d / "proposals.csv") for i, d in enumerate(dirs)]
+        return [new[i] if i in new else _fold_proposals(d) for i, d in enumerate(dirs)]
     pooled, bar = [], tqdm(folds, desc=f"LOSO seed {seed}", disable=not progress)
     for i, fold in enumerate(bar):
-        if (dirs[i] / "done.json").exists(): pooled.append(pd.read_csv(dirs[i] / "proposals.csv")); continue
+        if (dirs[i] / "done.json").exists(): pooled.append(_fold_proposals(dirs[i])); continue
         bar.set_postfix(subject=fold.subject)
         pooled.append(run_fold(data, fold, i, dirs[i], cfg, device=device, seed=seed, checkpoint=checkpoints, progress=progress))
     return pooled
 
 # %% ../nbs/31_loso.ipynb #17b65c68
+def _select_folds(data: LoadedData, subjects: Sequence[str] | None) -> list:
+    folds = loso_folds(data.videos)
+    if len(folds) < 2: raise RunError(f"leave-one-subject-out needs at least 2 subjects; the dataset has {len(folds)} ({folds[0].subject if folds else '-'})")
+    known = [f.subject for f in folds]
+    unknown = sorted(set(subjects or ()) - set(known))
+    if unknown: raise RunError(f"--subjects: unknown subject(s) {unknown}; the dataset has {', '.join(known[:10])}{' ...' if len(known) > 10 else ''}")
+    return [f for f in folds if not subjects or f.subject in set(subjects)]
+
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    seeds = list(seeds)
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0]
+    if not seeds or bad or len(set(seeds)) != len(seeds):
+        raise RunError(f"seeds must be distinct non-negative integers, at least one; got {seeds}")
+    return [int(s) for s in seeds]
+
+def _record_session(out: Path, data: LoadedData, annotations, cfg: Config, dev, seeds, subjects, fold_batched: bool) -> None:
+    "Write provenance.json when the run starts; on a resume, append this session to it."
+    p, session = out / "provenance.json", {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "git": git_hash(), "device": str(dev),
+                                           "mcwes_version": mcwes.__version__, "torch": torch.__version__, "seeds": list(seeds),
+                                           "subjects": list(subjects or []), "fold_batched": bool(fold_batched)}
+    prov = _read_json(p) if p.exists() else provenance(data, annotations, cfg, dev, seeds, fold_batched=fold_batched)
+    prov["sessions"] = prov.get("sessions", []) + [session]
+    atomic_write_json(p, prov)
+
+# %% ../nbs/31_loso.ipynb #32df12c9
 def run_loso(features: str | os.PathLike, annotations: str | os.PathLike, out: str | os.PathLike, cfg: Config, *,
              device: str | torch.device | None = None, seeds: Sequence[int] = (0,), subjects: Sequence[str] | None = None,
              checkpoints: bool = True, progress: bool = True, fold_batched: bool = False) -> dict:
-    "Run (or resume) a LOSO evaluation; writes RUN/{config,provenance,metrics}.json and RUN/proposals.csv."
-    out, dev = Path(out), resolve_device(device)
+    "Run (or resume) a LOSO evaluation; writes RUN/{config,inputs,provenance,metrics}.json and RUN/proposals.csv."
+    cfg, out, dev, seeds = check_config(cfg), Path(out), resolve_device(device), _check_seeds(seeds)
+    check_device(cfg, dev); check_output(out, folder=True, what="run folder")
     data = load_dataset(features, annotations, cfg)
-    folds = loso_folds(data.videos)
-    if subjects: folds = [f for f in folds if f.subject in set(subjects)]
-    if not folds: raise RunError("no LOSO fold to run (no subject matches)")
-    out.mkdir(parents=True, exist_ok=True)
-    _claim_run_dir(out, cfg)
-    prov = provenance(data, annotations, cfg, dev, seeds, fold_batched=fold_batched)
-    atomic_write_text(out / "provenance.json", json.dumps(prov, indent=2) + "\n")
+    folds = _select_folds(data, subjects)
+    _claim_run_dir(out, cfg, run_inputs(data, annotations))
+    _record_session(out, data, annotations, cfg, dev, seeds, subjects, fold_batched)
     per_seed, all_props = {}, {}
     for seed in seeds:
         sdir = out / f"seed_{seed}"
@@ -229,12 +328,12 @@ def run_loso(features: str | os.PathLike, annotations: str | os.PathLike, out: s
                                       progress=progress, fold_batched=fold_batched), ignore_index=True)
         _write_csv(props, sdir / "proposals.csv")
         per_seed[seed] = _evaluate(props, data, cfg, [v for f in folds for v in f.test])
-        atomic_write_text(sdir / "metrics.json", json.dumps(per_seed[seed], indent=2, default=float) + "\n")
+        atomic_write_json(sdir / "metrics.json", per_seed[seed])
         all_props[seed] = props
     metrics = {"protocol": cfg.eval.protocol, "preset": cfg.name, "seeds": list(seeds),
                "per_seed": {str(s): m for s, m in per_seed.items()}, "summary": summarize_seeds(per_seed)}
     _write_csv(all_props[seeds[0]], out / "proposals.csv")
-    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float) + "\n")
+    atomic_write_json(out / "metrics.json", metrics)
     return metrics
 
 # %% ../nbs/31_loso.ipynb #ef2d824e
@@ -268,7 +367,11 @@ def load_fold_outputs(run: str | os.PathLike, seed: int = 0) -> dict[str, dict[s
     "Every test video's model outputs (attn, cas_supp, ...) from a run directory, keyed by video."
     res = {}
     for f in sorted((Path(run) / f"seed_{seed}" / "folds").glob("*/outputs.npz")):
-        with np.load(f) as z:
-            for key in z.files:
-                v, k = key.rsplit("/", 1); res.setdefault(v, {})[k] = z[key]
+        try:
+            with np.load(f) as z:
+                for key in z.files:
+                    v, k = key.rsplit("/", 1); res.setdefault(v, {})[k] = z[key]
+        except Exception as e:                                 # zip, zlib and format errors of a damaged file
+            raise RunError(f"{f}: corrupt fold outputs ({type(e).__name__}: {e}); delete {f.parent / 'done.json'} "
+                           "and rerun to train that fold again") from None
     return res

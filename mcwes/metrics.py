@@ -4,18 +4,24 @@
 
 # %% ../nbs/21_metrics.ipynb #0a6133ce
 from __future__ import annotations
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from .config import PRESETS, preset
 
 # %% auto #0
-__all__ = ['MetricsError', 'interval_iou', 'me_max_frames', 'kind_from_duration', 'pr_curve', 'mean_average_precision',
-           'evaluate', 'random_baseline', 'plot_matches', 'plot_pr_curve']
+__all__ = ['MetricsError', 'MetricsWarning', 'interval_iou', 'me_max_frames', 'kind_from_duration', 'pr_curve',
+           'mean_average_precision', 'fps_warning', 'evaluate', 'random_baseline', 'plot_matches', 'pr_verdict',
+           'plot_pr_curve']
 
 # %% ../nbs/21_metrics.ipynb #95a96b94
 class MetricsError(ValueError):
     "Bad input to a metric: names the table, row or video at fault."
+
+class MetricsWarning(UserWarning):
+    "Suspicious input to a metric (duplicate ground truth, unknown videos, a frame rate the annotations contradict)."
 
 def _as_intervals(x, name: str = "intervals") -> np.ndarray:
     "`x` as an `(N, 2)` int64 array of inclusive [onset, offset], checked."
@@ -55,6 +61,14 @@ def kind_from_duration(onset, offset, fps: float, me_max_seconds: float = 0.5) -
     return np.where(dur <= me_max_frames(fps, me_max_seconds), "ME", "MaE").astype(object)
 
 # %% ../nbs/21_metrics.ipynb #e2249289
+def _item(v) -> str:
+    "A cell for a message: numbers bare (-4, not np.int64(-4) or '-4'), other text quoted."
+    v = v.item() if isinstance(v, np.generic) else v
+    if isinstance(v, str):
+        try: float(v); return v.strip()
+        except ValueError: pass
+    return repr(v)
+
 def _check_table(df, name: str, required: Sequence[str]) -> pd.DataFrame:
     "A clean copy of table `df` with integer onset/offset, or a clear MetricsError."
     if not isinstance(df, pd.DataFrame):
@@ -62,33 +76,64 @@ def _check_table(df, name: str, required: Sequence[str]) -> pd.DataFrame:
     missing = [c for c in required if c not in df.columns]
     if missing: raise MetricsError(f"{name}: missing column(s) {missing}; has {list(df.columns)}")
     out = df.reset_index(drop=True).copy()
-    out["video"] = out["video"].astype(str)
+    bad = np.flatnonzero(out["video"].isna().to_numpy() | (out["video"].astype(str).str.strip() == "").to_numpy())
+    if bad.size: raise MetricsError(f"{name}: row {bad[0]} has no video name")
+    out["video"] = out["video"].astype(str).str.strip()
     for c in ("onset", "offset"):
         v = pd.to_numeric(out[c], errors="coerce").to_numpy(float)
-        bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)))
-        if bad.size: raise MetricsError(f"{name}: row {bad[0]} (video {out.video[bad[0]]!r}) has {c}={df[c].iloc[bad[0]]!r}; expected a whole frame number")
+        bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)) | (v < 0))
+        if bad.size: raise MetricsError(f"{name}: row {bad[0]} (video {out.video[bad[0]]!r}) has {c}={_item(df[c].iloc[bad[0]])}; "
+                                        "expected a whole, non-negative frame number (0-based)")
         out[c] = v.astype(np.int64)
     bad = np.flatnonzero(out.offset.to_numpy() < out.onset.to_numpy())
     if bad.size: raise MetricsError(f"{name}: row {bad[0]} (video {out.video[bad[0]]!r}) has offset {out.offset[bad[0]]} < onset {out.onset[bad[0]]}")
     return out
 
 # %% ../nbs/21_metrics.ipynb #0f7388ee
-def _prepare(proposals, ground_truth, fps, me_max_seconds, videos=None):
-    "Checked proposals (kind recomputed, score filled) and ground truth (kind checked)."
+def _scores(P: pd.DataFrame, raw: pd.DataFrame) -> pd.Series:
+    "The score column as floats (0 when absent); NaN or text is refused, +-inf kept."
+    if "score" not in P: return pd.Series(0.0, index=P.index)
+    s = pd.to_numeric(P["score"], errors="coerce").astype(float)
+    bad = np.flatnonzero(s.isna().to_numpy())
+    if bad.size: raise MetricsError(f"proposals: row {bad[0]} (video {P.video[bad[0]]!r}) has score {_item(raw['score'].iloc[bad[0]])}; "
+                                    f"expected a number (+-inf allowed, NaN not); {bad.size} such row(s)")
+    return s
+
+def _dedupe(G: pd.DataFrame) -> pd.DataFrame:
+    "Ground truth with exact duplicate rows (same video, onset, apex, offset and kind) counted once; `attrs['duplicates']`."
+    keys = [c for c in ("video", "onset", "apex", "offset", "kind") if c in G]
+    dup = G.duplicated(keys).to_numpy()
+    out = G[~dup].reset_index(drop=True)
+    out.attrs = dict(duplicates=int(dup.sum()), duplicate_examples=[f"{r.video} [{r.onset}, {r.offset}] {r.kind}" for r in G[dup].head(5).itertuples()])
+    return out
+
+# %% ../nbs/21_metrics.ipynb #ae7fd36b
+def _check_videos(P: pd.DataFrame, G: pd.DataFrame, videos, warn: bool) -> None:
+    listed = videos is not None
+    known = set((videos["video"] if isinstance(videos, pd.DataFrame) else pd.Series(list(videos))).astype(str)) if listed else set(G.video)
+    if listed and (missing := sorted(set(G.video) - known)):
+        raise MetricsError(f"ground_truth: {len(missing)} video(s) not in the dataset's video list, e.g. {missing[:5]}")
+    unknown, pv = sorted(set(P.video) - known), set(P.video)
+    if unknown and len(unknown) == len(pv) and known:
+        raise MetricsError(f"proposals: none of the {len(pv)} proposal video(s) is a known video (e.g. {unknown[:3]}; "
+                           f"known: e.g. {sorted(known)[:3]}); check the video names")
+    if unknown and warn:
+        where = "the video list" if listed else "the annotated videos (pass the video list to include videos without expressions)"
+        warnings.warn(f"proposals: {len(unknown)} of {len(pv)} proposal video(s) are not in {where}; their proposals count as "
+                      f"false positives: {', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}", MetricsWarning, stacklevel=4)
+
+# %% ../nbs/21_metrics.ipynb #98c20a1f
+def _prepare(proposals, ground_truth, fps, me_max_seconds, videos=None, warn: bool = False):
+    "Checked proposals (kind recomputed, score filled) and ground truth (kind checked, exact duplicates counted once)."
     P = _check_table(proposals, "proposals", ("video", "onset", "offset"))
     G = _check_table(ground_truth, "ground_truth", ("video", "onset", "offset", "kind"))
     P["kind"] = kind_from_duration(P.onset, P.offset, fps, me_max_seconds)
-    P["score"] = pd.to_numeric(P["score"], errors="coerce").astype(float) if "score" in P else 0.0
-    if P.score.isna().any(): raise MetricsError(f"proposals: row {int(np.flatnonzero(P.score.isna())[0])} has no numeric score")
-    G["kind"] = G["kind"].astype(str)
+    P["score"] = _scores(P, proposals.reset_index(drop=True))
+    G["kind"] = G["kind"].astype(str).str.strip()
     bad = np.flatnonzero(~G.kind.isin(KINDS).to_numpy())
     if bad.size: raise MetricsError(f"ground_truth: row {bad[0]} (video {G.video[bad[0]]!r}) has kind {G.kind[bad[0]]!r}; expected one of {KINDS}")
-    if videos is not None:
-        known = set((videos["video"] if isinstance(videos, pd.DataFrame) else pd.Series(list(videos))).astype(str))
-        for name, T in (("proposals", P), ("ground_truth", G)):
-            unknown = sorted(set(T.video) - known)
-            if unknown: raise MetricsError(f"{name}: {len(unknown)} video(s) not in the dataset's video list, e.g. {unknown[:5]}")
-    return P, G
+    _check_videos(P, G, videos, warn)
+    return P, _dedupe(G)
 
 # %% ../nbs/21_metrics.ipynb #adbb3496
 class _Arr:
@@ -112,14 +157,14 @@ def _groups(codes: np.ndarray) -> dict[int, np.ndarray]:
 
 # %% ../nbs/21_metrics.ipynb #ba87f1c6
 def _best_scores(P: _Arr, G: _Arr, iou: float, typed: bool) -> np.ndarray:
-    "(M,) best score of a proposal finding each ground truth (-inf: not found)."
-    best, p_idx = np.full(len(G), -np.inf), _groups(P.vid)
+    "(M,) best score of a proposal finding each ground truth (NaN: not found)."
+    best, p_idx = np.full(len(G), np.nan), _groups(P.vid)
     for v, gi in _groups(G.vid).items():
         pi = p_idx.get(v)
         if pi is None: continue
         hit = interval_iou(P.iv[pi], G.iv[gi]) >= iou                                   # (n_p, n_g)
         if typed: hit &= P.kind[pi][:, None] == G.kind[gi][None, :]
-        best[gi] = np.where(hit, P.score[pi][:, None], -np.inf).max(axis=0)
+        best[gi] = np.where(hit.any(axis=0), np.where(hit, P.score[pi][:, None], -np.inf).max(axis=0), np.nan)
     return best
 
 def _prf(tp, n, m):
@@ -135,16 +180,16 @@ def _sweep(P: _Arr, G: _Arr, best: np.ndarray, best_me: np.ndarray) -> dict[str,
     "Counts and P/R/F1 at every distinct score threshold (descending), as arrays."
     thr = np.unique(P.score)[::-1]                                                    # (K,) descending
     count_ge = lambda x: np.searchsorted(np.sort(-np.asarray(x, float)), -thr, side="right")  # (K,) #{x >= t}
-    d = dict(threshold=thr, n=count_ge(P.score), tp=count_ge(best),
-             n_me=count_ge(P.score[P.kind == 1]), tp_me=count_ge(best_me))
+    d = dict(threshold=thr, n=count_ge(P.score), tp=count_ge(best[~np.isnan(best)]),
+             n_me=count_ge(P.score[P.kind == 1]), tp_me=count_ge(best_me[~np.isnan(best_me)]))
     for suf, m in (("", len(G)), ("_me", int((G.kind == 1).sum()))):
         d["precision" + suf], d["recall" + suf], d["f1" + suf] = _prf(d["tp" + suf], d["n" + suf], m)
     return d
 
 def _me_best(P: _Arr, G: _Arr, iou: float) -> np.ndarray:
-    "(M,) best score of an ME proposal finding each ME ground truth (-inf for MaE ground truths)."
+    "(M,) best score of an ME proposal finding each ME ground truth (NaN for MaE ground truths)."
     best = _best_scores(P.take(P.kind == 1), G, iou, typed=True)
-    best[G.kind != 1] = -np.inf
+    best[G.kind != 1] = np.nan
     return best
 
 # %% ../nbs/21_metrics.ipynb #ce4ac500
@@ -208,18 +253,53 @@ def _f1_me_at(P: _Arr, G: _Arr, fps: float, seconds: float, iou: float) -> float
     sel = P.take((P.iv[:, 1] - P.iv[:, 0]) <= me_max_frames(fps, seconds))
     sel.kind = np.ones(len(sel), np.int8)                                              # all taken as ME
     G_me = G.take(G.kind == 1)
-    return _prf(int(np.isfinite(_best_scores(sel, G_me, iou, typed=True)).sum()), len(sel), len(G_me))[2]
+    return _prf(int((~np.isnan(_best_scores(sel, G_me, iou, typed=True))).sum()), len(sel), len(G_me))[2]
 
 # %% ../nbs/21_metrics.ipynb #1e4b6220
+def _check_args(fps, iou, me_max_seconds, map_ious, f1_me_seconds) -> None:
+    for name, v in (("fps", fps), ("me_max_seconds", me_max_seconds), *((f"f1_me_seconds {s}", s) for s in f1_me_seconds)):
+        if not (isinstance(v, (int, float, np.number)) and np.isfinite(v) and v > 0): raise MetricsError(f"{name} must be a positive number, got {v!r}")
+    for name, v in (("iou", iou), *((f"map_ious {t}", t) for t in map_ious)):
+        if not (isinstance(v, (int, float, np.number)) and 0 < v <= 1): raise MetricsError(f"{name} must be in (0, 1], got {v!r}")
+
+def fps_warning(ground_truth: pd.DataFrame, fps: float, me_max_seconds: float = 0.5) -> str | None:
+    "A sentence when `fps` looks wrong for `ground_truth` (its layout's dataset, or kinds its durations contradict), else None."
+    ds = getattr(ground_truth, "attrs", {}).get("dataset")
+    if ds in PRESETS and preset(ds).data.fps != fps:
+        want = preset(ds).data.fps
+        return (f"the annotations are {ds} ({ground_truth.attrs.get('layout')}), filmed at {want:g} fps, but are scored at {fps:g} fps: "
+                f"kinds and F1-ME come out wrong; use --preset {ds} or --fps {want:g}")
+    G = ground_truth
+    if len(G) < 10 or not {"onset", "offset", "kind"} <= set(G.columns): return None
+    lim = me_max_frames(fps, me_max_seconds)
+    off = float(np.mean(((pd.to_numeric(G.offset) - pd.to_numeric(G.onset)) <= lim).to_numpy() != (G.kind.astype(str) == "ME").to_numpy()))
+    if off <= 0.2: return None
+    return (f"{off:.0%} of the ground truths have a kind their duration contradicts at {fps:g} fps (ME iff offset - onset <= {lim} "
+            "frames): is the frame rate right? (--fps, or the dataset's --preset)")
+
+# %% ../nbs/21_metrics.ipynb #4f2a6087
+def _warn_inputs(G: pd.DataFrame, ground_truth: pd.DataFrame, fps: float, me_max_seconds: float) -> list[str]:
+    "The suspicious things about the ground truth, each also issued as a `MetricsWarning`."
+    out = []
+    if G.attrs.get("duplicates"):
+        out.append(f"ground_truth: {G.attrs['duplicates']} exact duplicate row(s) (same video, onset, apex, offset and kind) "
+                   f"counted once, e.g. {'; '.join(G.attrs['duplicate_examples'][:3])}")
+    if (w := fps_warning(ground_truth, fps, me_max_seconds)): out.append(w)
+    for m in out: warnings.warn(m, MetricsWarning, stacklevel=3)
+    return out
+
+# %% ../nbs/21_metrics.ipynb #c08d4e0a
 def evaluate(proposals: pd.DataFrame, ground_truth: pd.DataFrame, fps: float, *, protocol: str = "megc",
              iou: float = 0.5, me_max_seconds: float = 0.5, videos=None,
              map_ious: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
              f1_me_seconds: Sequence[float] = (0.5, 1.0)) -> dict:
     "MEGC spotting metrics of `proposals` against `ground_truth` (see the notebook for every key)."
-    _check_protocol(protocol)
-    P, G = _arrays(*_prepare(proposals, ground_truth, fps, me_max_seconds, videos))
-    best = _best_scores(P, G, iou, typed=protocol == "megc")                            # (M,)
-    found, out = np.isfinite(best), dict(protocol=protocol, iou=float(iou), fps=float(fps))
+    _check_protocol(protocol); _check_args(fps, iou, me_max_seconds, map_ious, f1_me_seconds)
+    Pd, Gd = _prepare(proposals, ground_truth, fps, me_max_seconds, videos, warn=True)
+    warned = _warn_inputs(Gd, ground_truth, fps, me_max_seconds)
+    P, G = _arrays(Pd, Gd)
+    best = _best_scores(P, G, iou, typed=protocol == "megc")                            # (M,), NaN: not found
+    found, out = ~np.isnan(best), dict(protocol=protocol, iou=float(iou), fps=float(fps))
     for c, k in enumerate(KINDS):
         s = k.lower()
         tp, n, m = int(found[G.kind == c].sum()), int((P.kind == c).sum()), int((G.kind == c).sum())
@@ -231,6 +311,7 @@ def evaluate(proposals: pd.DataFrame, ground_truth: pd.DataFrame, fps: float, *,
     out.update(_swept(P, G, best, iou))
     if out["tp"] > out["n"]: out["notes"] += " TP exceeds N here: a proposal finds several ground truths."
     out.update({k: v for k, v in _map(P, G, map_ious, per_kind=True).items() if not k.startswith("ap_")})
+    out["duplicates_dropped"], out["warnings"] = int(Gd.attrs.get("duplicates", 0)), warned
     return out
 
 # %% ../nbs/21_metrics.ipynb #452ce39d
@@ -315,16 +396,28 @@ def plot_matches(proposals: pd.DataFrame, ground_truth: pd.DataFrame, fps: float
     return fig
 
 # %% ../nbs/21_metrics.ipynb #0a05bbe3
+def pr_verdict(curve: pd.DataFrame) -> str | None:
+    "A sentence when no score threshold of a `pr_curve` table gives a usable result, else None."
+    if not len(curve): return "no proposals: there is no threshold to choose, every count is 0"
+    if float(curve.f1.max()) == 0: return "no threshold gives a usable result: no proposal finds a ground truth (F1 = 0 at every threshold)"
+    return None
+
 def plot_pr_curve(curve: pd.DataFrame, *, fixed_threshold: float | None = None, title: str = "") -> Figure:
-    "Precision, recall, F1 and ME F1 over score thresholds (a `pr_curve` table), with the swept optimum."
+    "Precision, recall, F1 and ME F1 over score thresholds (a `pr_curve` table), with the swept optimum; says when none is usable."
     fig = Figure(figsize=(9, 3.2), layout="constrained"); a, b = fig.subplots(1, 2)
+    fin = curve.threshold[np.isfinite(curve.threshold)] if len(curve) else pd.Series([0.0])
+    x = curve.threshold.clip(fin.min() - 0.05, fin.max() + 0.05) if len(fin) else curve.threshold.clip(-1, 1)  # +-inf at the ends
     for k, st in (("precision", "-"), ("recall", "-"), ("f1", "-"), ("f1_me", "--")):
-        if k in curve: a.plot(curve.threshold, curve[k], st, label=k)
-    if len(curve):
-        t = curve.threshold.iloc[int(np.argmax(curve.f1.to_numpy()))]
-        a.axvline(t, color="k", lw=0.8, ls=":", label=f"swept {t:.2f} (optimistic)")
+        if k in curve: a.plot(x, curve[k], st, label={"f1_me": "ME F1"}.get(k, k))
+    verdict = pr_verdict(curve)
+    if len(curve) and not verdict:
+        i = int(np.argmax(curve.f1.to_numpy()))
+        a.axvline(x.iloc[i], color="k", lw=0.8, ls=":", label=f"swept {curve.threshold.iloc[i]:.2f} (optimistic)")
     if fixed_threshold is not None: a.axvline(fixed_threshold, color="r", lw=0.8, label=f"fixed {fixed_threshold:g}")
-    a.set_xlabel("score threshold"); a.invert_xaxis(); a.legend(fontsize=7); a.set_ylim(0, 1.02)
+    a.set_xlabel("score threshold (proposals kept: score >= it)"); a.set_ylabel("value"); a.invert_xaxis(); a.set_ylim(0, 1.02)
+    a.legend(fontsize=7)
     b.plot(curve.recall, curve.precision, ".-"); b.set_xlabel("recall"); b.set_ylabel("precision")
-    b.set_xlim(0, 1.02); b.set_ylim(0, 1.02); fig.suptitle(title, fontsize=9)
+    b.set_xlim(0, 1.02); b.set_ylim(0, 1.02); fig.suptitle(title + (f"\n{verdict}" if verdict else ""), fontsize=9)
+    for ax in (a, b) if verdict else ():
+        ax.text(0.5, 0.5, "no usable threshold", transform=ax.transAxes, ha="center", va="center", color="r", fontsize=10)
     return fig

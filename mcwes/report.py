@@ -4,16 +4,21 @@
 
 # %% ../nbs/32_report.ipynb #426c57eb
 from __future__ import annotations
-import json, os
+import json, os, warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from .config import atomic_write_text, load_config
+from .config import PRESETS, Config, atomic_file, atomic_write_text, diff_configs, format_diff, load_config, preset
 
 # %% auto #0
-__all__ = ['COLUMNS', 'PAPER_RESULTS', 'PAPER_ROW_FOR', 'metrics_table', 'format_metrics', 'baseline_f1', 'write_report']
+__all__ = ['COLUMNS', 'PAPER_RESULTS', 'PAPER_ROW_FOR', 'LOSS_NAMES', 'REPORT_SECTIONS', 'metrics_table', 'format_metrics',
+           'metric_definitions', 'counts_table', 'baseline_f1', 'plot_loss_summary', 'video_f1', 'pick_videos',
+           'RunReport', 'load_run_report', 'section_header', 'section_metrics', 'section_baseline',
+           'section_definitions', 'section_figures', 'section_timelines', 'section_provenance', 'write_report']
 
 # %% ../nbs/32_report.ipynb #18bfa6dd
 COLUMNS = ["F1-ME(0.5)", "F1-ME(1.0)", "F1-ME(p)", "Recall", "Precision", "F1"]
@@ -30,7 +35,7 @@ _FIXED = {"F1-ME(0.5)": "f1_me_05", "F1-ME(1.0)": "f1_me_10", "Recall": "recall"
 _SWEPT = {"F1-ME(p)": "f1_me_p", "Recall": "recall_swept", "Precision": "precision_swept", "F1": "f1_swept"}
 
 def _cell(per_seed: list[dict], key: str) -> str:
-    vals = [float(m[key]) for m in per_seed if key in m]
+    vals = [float(m[key]) for m in per_seed if m.get(key) is not None]
     if not vals: return "-"
     return f"{np.mean(vals):.3f}" if len(vals) == 1 else f"{np.mean(vals):.3f} ± {np.std(vals):.3f}"
 
@@ -59,60 +64,237 @@ def format_metrics(metrics: dict, preset_name: str | None = None) -> str:
               "(synthetic, or our own extraction) are not comparable with the paper's."]
     return "\n".join(lines)
 
+def metric_definitions(cfg: Config) -> list[str]:
+    "Markdown bullets defining every number of a report, with `cfg`'s values."
+    fps, e, t = cfg.data.fps, cfg.eval, cfg.spot.truncation
+    me = [f"{s:g} s = {int(round(s * fps))} frames" for s in e.f1_me_seconds]
+    found = "a proposal of its own kind" if e.protocol == "megc" else "a proposal of any kind (type-agnostic, LGSNet)"
+    return ["**What the numbers mean.**", "",
+            f"- A ground truth is **found** when {found} overlaps it with IoU >= {e.iou:g} (IoU of inclusive frame intervals). "
+            f"A proposal's kind comes from its duration: ME iff offset - onset <= {cfg.me_max_frames} frames ({cfg.spot.me_max_seconds:g} s at {fps:g} fps).",
+            "- **found (TP)**: ground truths found; **proposed (N)**: proposals; **ground truth (M)**: annotated intervals; "
+            "counts are summed over every held-out video of every fold, then **Precision** = TP / N, **Recall** = TP / M, "
+            "**F1** = 2 P R / (P + R). Two proposals on one ground truth give one TP and one false positive.",
+            f"- **F1-ME(0.5)**, **F1-ME(1.0)**: the ME F1 of all proposals with offset - onset <= {' / '.join(me)}, "
+            "each taken as an ME proposal, against the ME ground truth.",
+            "- **F1-ME(p)**: the ME F1 among the proposals kept at the swept threshold.",
+            f"- **fixed** row: every proposal whose outer-inner score phi >= the truncation {t:g} (the configuration's; nothing tuned). "
+            "**swept** row: the score threshold that maximises F1 *on these test videos*: chosen on the test data, so optimistic.",
+            f"- **mAP**: the mean over IoU thresholds {', '.join(f'{x:g}' for x in e.map_ious)} of the average precision "
+            "(area under the precision-recall curve of the proposals ranked by score), averaged over the kinds with ground truth."]
+
+# %% ../nbs/32_report.ipynb #daa6d794
+def counts_table(m: dict) -> pd.DataFrame:
+    "Rows MaE, ME, all: found (TP), proposed (N), ground truth (M), precision, recall, F1 of one seed's metrics."
+    rows = {}
+    for name, s in (("MaE", "_mae"), ("ME", "_me"), ("all", "")):
+        rows[name] = {"found (TP)": int(m[f"tp{s}"]), "proposed (N)": int(m[f"n{s}"]), "ground truth (M)": int(m[f"m{s}"]),
+                      "precision": f"{m[f'precision{s}']:.3f}", "recall": f"{m[f'recall{s}']:.3f}", "F1": f"{m[f'f1{s}']:.3f}"}
+    return pd.DataFrame(rows).T
+
+def _markdown(t: pd.DataFrame) -> list[str]:
+    return ["| | " + " | ".join(t.columns) + " |", "|---" * (len(t.columns) + 1) + "|"] + \
+           [f"| {i} | " + " | ".join(str(v) for v in r) + " |" for i, r in t.iterrows()]
+
 # %% ../nbs/32_report.ipynb #44a96865
 def baseline_f1(proposals: pd.DataFrame, ground_truth: pd.DataFrame, lengths: dict[str, int], fps: float, *,
                 draws: int = 20, seed: int = 0, **eval_kw) -> dict:
     "Mean and std of F1 (and F1-ME(0.5)) of random proposals with the same count and durations."
     from mcwes.metrics import evaluate, random_baseline
     rng, f1, f1me = np.random.default_rng(seed), [], []
-    for _ in range(draws):
-        rb = random_baseline(ground_truth, lengths, proposals, rng=rng)
-        m = evaluate(rb, ground_truth, fps, videos=list(lengths), **eval_kw)
-        f1.append(m["f1"]); f1me.append(m["f1_me_05"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                      # the run's own evaluation already warned
+        for _ in range(draws):
+            rb = random_baseline(ground_truth, lengths, proposals, rng=rng)
+            m = evaluate(rb, ground_truth, fps, videos=list(lengths), **eval_kw)
+            f1.append(m["f1"]); f1me.append(m["f1_me_05"])
     return {"f1": float(np.mean(f1)), "f1_std": float(np.std(f1)), "f1_me_05": float(np.mean(f1me)), "draws": draws}
 
 # %% ../nbs/32_report.ipynb #b9de76f6
+LOSS_NAMES = {"total": "total loss L (Eq. 22)", "sc": "L_sc: RGB and flow attentions agree", "dc1": "L1_dc: top-K of S matches labels",
+              "dc2": "L2_dc: top-K of attention-suppressed S", "dc3": "L3_dc: top-K of duration-masked S",
+              "fc": "L_fc: feature consistency of pairs", "sl": "L_sl: sparse attention", "gl": "L_gl: attention follows foreground"}
+
+def plot_loss_summary(history: pd.DataFrame, title: str = "training losses", smooth: int = 1):
+    "Median over folds (line) and min-max range (band) of every loss term of a history with a `fold` column, vs iteration."
+    from matplotlib.figure import Figure
+    keys = [k for k in LOSS_NAMES if k in history.columns] + [k for k in history.columns if k not in LOSS_NAMES and k not in ("iteration", "fold")]
+    h = history.assign(fold=history["fold"] if "fold" in history else 0)
+    cols = (len(keys) + 1) // 2
+    fig = Figure(figsize=(3.3 * cols, 5.2), layout="constrained"); axes = fig.subplots(2, cols, squeeze=False)
+    for ax, k in zip(axes.flat, keys):
+        wide = h.pivot_table(index="iteration", columns="fold", values=k).rolling(smooth, min_periods=1).mean()  # (iterations, folds)
+        ax.fill_between(wide.index, wide.min(axis=1), wide.max(axis=1), alpha=0.25, lw=0, label="range over folds")
+        ax.plot(wide.index, wide.median(axis=1), lw=1.2, label="median over folds")
+        ax.set_title(LOSS_NAMES.get(k, k), fontsize=8); ax.set_xlabel("iteration", fontsize=8); ax.set_ylabel("loss", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=7)
+    for ax in axes.flat[len(keys):]: ax.axis("off")
+    fig.suptitle(f"{title} ({h['fold'].nunique()} folds)", fontsize=10)
+    return fig
+
+# %% ../nbs/32_report.ipynb #2343c02b
+def video_f1(proposals: pd.DataFrame, ground_truth: pd.DataFrame, fps: float, videos, **eval_kw) -> pd.Series:
+    "F1 of each video of `videos` that has ground truth, on its own (sorted by video)."
+    from mcwes.metrics import evaluate
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for v in sorted(set(videos) & set(ground_truth["video"])):
+            out[v] = evaluate(proposals[proposals["video"] == v], ground_truth[ground_truth["video"] == v], fps,
+                              map_ious=(0.5,), **eval_kw)["f1"]
+    return pd.Series(out, dtype=float)
+
+def pick_videos(f1: pd.Series) -> dict[str, str]:
+    "{'best': video, 'typical': video, 'worst': video} from per-video F1 (fewer when there are fewer videos)."
+    if not len(f1): return {}
+    order = f1.sort_values(kind="stable")                       # ties: alphabetical
+    picks = {"best": order.index[-1], "worst": order.index[0], "typical": order.index[(len(order) - 1) // 2]}
+    out, seen = {}, set()
+    for k in ("best", "typical", "worst"):
+        if picks[k] not in seen: out[k] = picks[k]; seen.add(picks[k])
+    return out
+
+# %% ../nbs/32_report.ipynb #3d4fc735
+@dataclass
+class RunReport:
+    "Everything a report section reads from a run directory (one seed)."
+    run: Path
+    seed: int
+    cfg: Config
+    prov: dict
+    metrics: dict
+    ground_truth: pd.DataFrame            # of the held-out videos
+    videos: pd.DataFrame | None           # videos.csv of the features, or None
+    proposals: pd.DataFrame
+    tested: list[str]
+    folds: list[dict]                     # every finished fold's done.json
+
+    @property
+    def m(self) -> dict: return self.metrics["per_seed"][str(self.seed)]
+    @property
+    def eval_kw(self) -> dict: return dict(protocol=self.cfg.eval.protocol, iou=self.cfg.eval.iou, me_max_seconds=self.cfg.spot.me_max_seconds)
+
 def _fig_save(fig, path: Path) -> str:
-    tmp = path.with_name(f".{path.stem}.tmp.png"); fig.savefig(tmp, dpi=90); os.replace(tmp, path)
+    with atomic_file(path, "wb") as f: fig.savefig(f, format="png", dpi=90)
     return path.name
 
-def _run_inputs(run: Path, seed: int):
-    from mcwes.features import FeatureStore
-    from mcwes.loso import annotations_for
-    cfg, prov = load_config(run / "config.json"), json.loads((run / "provenance.json").read_text())
-    gt = annotations_for(prov["annotations"]["file"], cfg)
-    vt = FeatureStore(prov["features"]["folder"]).video_table
-    props = pd.read_csv(run / f"seed_{seed}" / "proposals.csv")
-    tested = sorted({v for f in (run / f"seed_{seed}" / "folds").glob("*/done.json") for v in json.loads(f.read_text())["test_videos"]})
-    return cfg, prov, gt[gt["video"].isin(tested)], vt, props, tested
+# %% ../nbs/32_report.ipynb #3773d868
+def _read(path: Path, what: str, reader: Callable):
+    from mcwes.loso import RunError
+    try: return reader(path)
+    except FileNotFoundError: raise RunError(f"{path}: missing; is {path.parent} a run folder written by mcwes loso?") from None
+    except (OSError, ValueError) as e: raise RunError(f"{path}: cannot read the run's {what} ({type(e).__name__}: {e})") from None
 
-# %% ../nbs/32_report.ipynb #d3209b59
-def write_report(run: str | os.PathLike, *, seed: int = 0, n_videos: int = 3) -> Path:
-    "Write RUN/report.md (and its figures) for a LOSO run directory; returns the report's path."
+def load_run_report(run: str | os.PathLike, seed: int = 0) -> RunReport:
+    "The `RunReport` of a run directory; the annotation file must still be the one the run was made with."
+    from mcwes.features import FeatureStore
+    from mcwes.loso import RunError, annotations_for, _sha256
+    run, js = Path(run), lambda p: json.loads(p.read_text(encoding="utf-8"))
+    cfg, prov, metrics = load_config(run / "config.json"), _read(run / "provenance.json", "provenance", js), _read(run / "metrics.json", "metrics", js)
+    if str(seed) not in metrics.get("per_seed", {}): raise RunError(f"{run}: no results for seed {seed} (seeds {list(metrics.get('per_seed', {}))})")
+    ann = Path(prov["annotations"]["file"])
+    if not ann.is_file() or _sha256(ann) != prov["annotations"]["sha256"]:
+        raise RunError(f"{ann}: the run's annotation file is missing or has changed since the run; the report would describe other ground truth")
+    folds = [_read(f, "fold record", js) for f in sorted((run / f"seed_{seed}" / "folds").glob("*/done.json"))]
+    tested = sorted({v for f in folds for v in f["test_videos"]})
+    gt = annotations_for(ann, cfg)
+    props = _read(run / f"seed_{seed}" / "proposals.csv", "proposals", lambda p: pd.read_csv(p, dtype={"video": str}))
+    return RunReport(run, seed, cfg, prov, metrics, gt[gt["video"].isin(tested)], FeatureStore(prov["features"]["folder"]).video_table,
+                     props, tested, folds)
+
+# %% ../nbs/32_report.ipynb #4630beb9
+def _values(folds: list[dict], key: str) -> str:
+    vals = sorted({str(f[key]) for f in folds if key in f})
+    return "/".join(vals) if vals else "?"
+
+def section_header(r: RunReport) -> list[str]:
+    c, p = r.cfg, r.prov
+    diff = diff_configs(preset(c.name), c) if c.name in PRESETS else {}
+    changed = f"preset `{c.name}` with {format_diff(diff)}" if diff else f"preset `{c.name}` unchanged" if c.name in PRESETS else f"configuration `{c.name}`"
+    meta = p.get("features", {}).get("meta", {})
+    return [f"# MC-WES run: {r.run.name}", "",
+            f"- **What was run**: leave-one-subject-out, {len(r.folds)} fold(s) of {p.get('subjects', '?')} subjects "
+            f"({len(r.tested)} held-out videos of {p.get('videos', '?')}), seed {r.seed} (run seeds {r.metrics.get('seeds')}); "
+            f"{_values(r.folds, 'iterations')} iterations per fold on {_values(r.folds, 'train_videos')} training videos, "
+            f"batch {c.train.batch_size}, lr {c.train.lr:g}, {c.train.precision}, device {_values(r.folds, 'device')}.",
+            f"- **Configuration**: {changed}; scored T-CAM `{c.spot.tcam}`, proposals `{c.spot.proposal}`, protocol `{c.eval.protocol}`.",
+            f"- **Features**: D = {meta.get('dim', '?')} per stream, streams {meta.get('streams', '?')}, {meta.get('fps', '?')} fps, "
+            f"snippets of {meta.get('snippet_length', '?')} frames every {meta.get('stride', '?')}; extractor: {meta.get('extractor', '?')}.", ""]
+
+# %% ../nbs/32_report.ipynb #87bdf47d
+def section_metrics(r: RunReport) -> list[str]:
+    lines = ["## Results", "", format_metrics(r.metrics, r.cfg.name), "",
+             f"Counts of seed {r.seed} (every held-out video of every fold pooled), and mAP:", "", *_markdown(counts_table(r.m)), "",
+             f"mAP (IoU {', '.join(f'{x:g}' for x in r.cfg.eval.map_ious)}): {r.m.get('map', 0):.3f}"
+             + (f"; AP at IoU 0.5: {r.m['ap@0.5']:.3f}" if "ap@0.5" in r.m else "") + "."]
+    lines += [f"\n> warning: {w}" for w in r.m.get("warnings", [])]
+    return lines + [""]
+
+def section_baseline(r: RunReport) -> list[str]:
+    if r.videos is None or "n_frames" not in r.videos or r.videos["n_frames"].isna().any(): return []
+    lengths = {v: int(n) for v, n in zip(r.videos["video"], r.videos["n_frames"]) if v in set(r.tested)}
+    b = baseline_f1(r.proposals, r.ground_truth, lengths, r.cfg.data.fps, **r.eval_kw)
+    return [f"Random proposals with the same count and durations (mean of {b['draws']} draws): "
+            f"F1 {b['f1']:.3f} ± {b['f1_std']:.3f}, F1-ME(0.5) {b['f1_me_05']:.3f}.", ""]
+
+def section_definitions(r: RunReport) -> list[str]:
+    return metric_definitions(r.cfg) + [""]
+
+# %% ../nbs/32_report.ipynb #1550e4e8
+def section_figures(r: RunReport) -> list[str]:
+    from mcwes.metrics import pr_curve, plot_pr_curve, pr_verdict
+    hist = pd.concat([_read(f, "loss history", pd.read_csv).assign(fold=f.parent.name)
+                      for f in sorted((r.run / f"seed_{r.seed}" / "folds").glob("*/history.csv"))])
+    lines = ["## Training and scores", "", "Loss terms during training: the median over folds and the range from the lowest to the highest fold.", "",
+             f"![losses]({_fig_save(plot_loss_summary(hist, 'loss terms, every fold', smooth=5), r.run / 'losses.png')})", ""]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore"); curve = pr_curve(r.proposals, r.ground_truth, r.cfg.data.fps, **r.eval_kw)
+    verdict = pr_verdict(curve)
+    lines += ["Precision, recall and F1 of the proposals kept at each score threshold (all folds pooled)"
+              + (f". **{verdict[0].upper() + verdict[1:]}.**" if verdict else "; the dotted line marks the swept (optimistic) threshold."), "",
+              f"![pr]({_fig_save(plot_pr_curve(curve, fixed_threshold=r.cfg.spot.truncation, title='all folds pooled'), r.run / 'pr_curve.png')})", ""]
+    return lines
+
+# %% ../nbs/32_report.ipynb #058dbf81
+def _legend_ground_truth(fig) -> None:
+    "Name the shaded ground truth in the legend of the timeline's top panel."
+    from matplotlib.patches import Patch
+    from mcwes.spotting import _COLOURS
+    ax = fig.axes[0]; h, l = ax.get_legend_handles_labels()
+    h += [Patch(color=c, alpha=0.3) for c in _COLOURS.values()]; l += [f"ground truth {k} (shaded)" for k in _COLOURS]
+    ax.legend(h, l, loc="upper left", fontsize=7)
+
+def section_timelines(r: RunReport) -> list[str]:
     from mcwes.loso import load_fold_outputs
-    from mcwes.metrics import pr_curve, plot_pr_curve
     from mcwes.spotting import plot_spotting, scoring_tcam
-    from mcwes.train import plot_history
-    run = Path(run); cfg, prov, gt, vt, props, tested = _run_inputs(run, seed)
-    metrics = json.loads((run / "metrics.json").read_text())
-    ekw = dict(protocol=cfg.eval.protocol, iou=cfg.eval.iou, me_max_seconds=cfg.spot.me_max_seconds)
-    lines = [f"# MC-WES run: preset `{cfg.name}`", "", cfg.note, "", format_metrics(metrics, cfg.name), ""]
-    if vt is not None and "n_frames" in vt:
-        lengths = {v: int(n) for v, n in zip(vt["video"], vt["n_frames"]) if v in set(tested)}
-        b = baseline_f1(props, gt, lengths, cfg.data.fps, **ekw)
-        lines += [f"Random proposals with the same count and durations (mean of {b['draws']} draws): "
-                  f"F1 {b['f1']:.3f} ± {b['f1_std']:.3f}, F1-ME(0.5) {b['f1_me_05']:.3f}.", ""]
-    hist = pd.concat([pd.read_csv(f).assign(fold=f.parent.name) for f in sorted((run / f"seed_{seed}" / "folds").glob("*/history.csv"))])
-    lines += [f"![losses]({_fig_save(plot_history(hist, 'loss components, every fold', smooth=5), run / 'losses.png')})", ""]
-    curve = pr_curve(props, gt, cfg.data.fps, **ekw)
-    lines += [f"![pr]({_fig_save(plot_pr_curve(curve, fixed_threshold=cfg.spot.truncation, title='all folds pooled'), run / 'pr_curve.png')})", ""]
-    outs = load_fold_outputs(run, seed)
-    for v in [v for v in tested if v in set(gt["video"])][:n_videos]:
-        fig = plot_spotting(outs[v]["attn"], scoring_tcam(outs[v], cfg.spot.tcam, v), data=cfg.data, spotted=props[props["video"] == v],
-                            ground_truth=gt[gt["video"] == v], title=f"{v} (held out)")
-        lines += [f"![{v}]({_fig_save(fig, run / f'timeline_{v}.png')})", ""]
-    lines += ["## Provenance", "", f"- mcwes {prov['mcwes_version']} (git {prov['git']}), torch {prov['torch']}, device {prov['device']}",
-              f"- features: {prov['features']['folder']} ({prov['features']['meta'].get('extractor', '')})",
-              f"- annotations: {prov['annotations']['file']} (sha256 {prov['annotations']['sha256'][:12]}...)",
-              f"- {prov['subjects']} subjects, {prov['videos']} videos, seeds {prov['seeds']}; full details in provenance.json"]
-    return atomic_write_text(run / "report.md", "\n".join(lines) + "\n")
+    f1 = video_f1(r.proposals, r.ground_truth, r.cfg.data.fps, r.tested, **r.eval_kw)
+    picks = pick_videos(f1)
+    if not picks: return []
+    outs, lines = load_fold_outputs(r.run, r.seed), ["## Held-out videos", "",
+             f"The best, a typical (median) and the worst of the {len(f1)} held-out videos with ground truth, by their own F1"
+             + (f" (all score {f1.iloc[0]:.2f}: these are simply the last, middle and first by name)." if f1.nunique() == 1 else "."), ""]
+    for label, v in picks.items():
+        fig = plot_spotting(outs[v]["attn"], scoring_tcam(outs[v], r.cfg.spot.tcam, v), data=r.cfg.data, spotted=r.proposals[r.proposals["video"] == v],
+                            ground_truth=r.ground_truth[r.ground_truth["video"] == v], title=f"{label}: {v} (held out), F1 {f1[v]:.2f}")
+        _legend_ground_truth(fig)
+        lines += [f"**{label}**: `{v}`, F1 {f1[v]:.3f}", "", f"![{v}]({_fig_save(fig, r.run / f'timeline_{label}.png')})", ""]
+    return lines
+
+# %% ../nbs/32_report.ipynb #2430351d
+def section_provenance(r: RunReport) -> list[str]:
+    p = r.prov
+    return ["## Provenance", "", f"- mcwes {p.get('mcwes_version')} (git {p.get('git')}), torch {p.get('torch')}; sessions: "
+            + ", ".join(f"{s.get('started')} on {s.get('device')}" for s in p.get("sessions", [])),
+            f"- features: {p['features']['folder']}",
+            f"- annotations: {p['annotations']['file']} (sha256 {p['annotations']['sha256'][:12]}...)",
+            f"- {p.get('subjects')} subjects, {p.get('videos')} videos; full details in provenance.json, inputs.json and each fold's done.json"]
+
+REPORT_SECTIONS: list[Callable[[RunReport], list[str]]] = [
+    section_header, section_metrics, section_baseline, section_definitions, section_figures, section_timelines, section_provenance]
+
+def write_report(run: str | os.PathLike, *, seed: int = 0, sections: list[Callable] | None = None) -> Path:
+    "Write RUN/report.md (and its figures) for a LOSO run directory, one `REPORT_SECTIONS` function after the other."
+    r = load_run_report(run, seed)
+    lines = [line for section in (sections or REPORT_SECTIONS) for line in section(r)]
+    return atomic_write_text(r.run / "report.md", "\n".join(lines) + "\n")

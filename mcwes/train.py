@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .config import Config, config_from_dict, config_to_dict, preset
+from .config import Config, ConfigError, atomic_file, check_device, check_input, config_from_dict, config_to_dict, preset
 from .model import MCWES
 from .cscm import set_dropout_generator
 from .losses import compute_losses
@@ -29,9 +29,15 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     "The torch device for `device`; None or 'auto' picks CUDA when available, else CPU."
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device {device!r}: not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for, but CUDA is not available on this machine")
+    if dev.type == "cuda" and (dev.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+    if dev.type not in ("cpu", "cuda", "mps") or (dev.type == "mps" and not torch.backends.mps.is_available()):
+        raise ValueError(f"device {device!r} is not available here; use 'auto', 'cpu', 'cuda' or 'cuda:N'")
     return dev
 
 def autocast(device: torch.device, precision: str):
@@ -64,6 +70,8 @@ class TrainingSet:
             raise ValueError(f"TrainingSet: {len(self.videos)} videos, {len(self.features)} feature arrays, "
                              f"labels of shape {self.labels.shape}; expected labels ({len(self.videos)}, 2)")
         if not self.videos: raise ValueError("TrainingSet: no training videos")
+        empty = [v for v, f in zip(self.videos, self.features) if len(f) == 0]
+        if empty: raise ValueError(f"TrainingSet: video(s) {empty[:5]} have 0 snippets (too short for one snippet)")
         chans = {f.shape[1] for f in self.features}
         if len(chans) != 1: raise ValueError(f"TrainingSet: videos have different channel counts {sorted(chans)}")
 
@@ -116,6 +124,7 @@ def train_model(data: TrainingSet, cfg: Config, *, device: str | torch.device | 
                 callback: Callable[[int, dict], None] | None = None) -> TrainResult:
     "Train MC-WES on `data` with `cfg` for `cfg.train.iterations` steps; deterministic on CPU per (seed, fold)."
     dev, t0 = resolve_device(device), time.perf_counter()
+    check_device(cfg, dev)                                        # e.g. amp needs CUDA: refused before any step
     rng, tseed = fold_streams(seed, fold)
     model = init_model(_dim_of(data, cfg), cfg, tseed, dev).train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay,
@@ -125,7 +134,7 @@ def train_model(data: TrainingSet, cfg: Config, *, device: str | torch.device | 
     bar = tqdm(range(cfg.train.iterations), desc=desc, disable=not progress, leave=False)
     for it in bar:
         idx, pairs = sample_batch(data.labels, cfg.train.batch_size, cfg.train.n_pairs, rng)
-        x, y = make_batch(data.features, data.labels, idx, cfg.data.sampled_length, rng)
+        x, y = make_batch(data.features, data.labels, idx, cfg.data.sampled_length, rng, names=data.videos)
         losses = train_step(model, opt, to_device(x, dev), to_device(y, dev), pairs, cfg, dev, scaler)
         pending.append((it, losses))
         if (it + 1) % cfg.train.log_every == 0 or it + 1 == cfg.train.iterations:
@@ -140,20 +149,24 @@ def train_model(data: TrainingSet, cfg: Config, *, device: str | torch.device | 
 # %% ../nbs/30_train.ipynb #738b48d1
 def save_checkpoint(path: str | os.PathLike, model: MCWES, cfg: Config, dim: int, **info) -> Path:
     "Save `model` with its config and `dim` to `path` atomically."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "config": config_to_dict(cfg), "dim": int(dim), "info": info}, tmp)
-    os.replace(tmp, path)
-    return path
+    with atomic_file(path, "wb") as f:
+        torch.save({"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                    "config": config_to_dict(cfg), "dim": int(dim), "info": info}, f)
+    return Path(path)
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None = "cpu") -> tuple[MCWES, Config, dict]:
     "The model (in eval mode), its config and info from a checkpoint written by `save_checkpoint`."
-    try: ck = torch.load(Path(path), map_location="cpu", weights_only=True)
-    except Exception as e: raise ValueError(f"{path}: not a readable mcwes checkpoint ({e})") from e
-    cfg = config_from_dict(ck["config"])
-    model = MCWES(ck["dim"], cfg.model); model.load_state_dict(ck["state_dict"])
-    return model.to(resolve_device(device)).eval(), cfg, dict(ck.get("info", {}), dim=ck["dim"])
+    p, dev = check_input(path, what="checkpoint"), resolve_device(device)
+    try: ck = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e: raise ValueError(f"{p}: not a readable mcwes checkpoint ({type(e).__name__}: {str(e).strip().splitlines()[0]})") from None
+    missing = [k for k in ("state_dict", "config", "dim") if not isinstance(ck, dict) or k not in ck]
+    if missing: raise ValueError(f"{p}: a torch file, but not an mcwes checkpoint (no {missing}); use one written by mcwes train or loso")
+    try: cfg = config_from_dict(ck["config"])
+    except ConfigError as e: raise ConfigError(f"{p}: {e}") from None
+    try: model = MCWES(int(ck["dim"]), cfg.model); model.load_state_dict(ck["state_dict"])
+    except (RuntimeError, TypeError, ValueError) as e:
+        raise ValueError(f"{p}: the weights do not fit the model its configuration describes ({str(e).strip().splitlines()[0]})") from None
+    return model.to(dev).eval(), cfg, dict(ck.get("info", {}), dim=ck["dim"])
 
 # %% ../nbs/30_train.ipynb #48b84a8e
 OUTPUT_KEYS = ("attn", "attn_rgb", "attn_flow", "cas", "cas_supp")

@@ -178,7 +178,8 @@ def test_zero_division_and_bad_input():
     assert evaluate(empty_p, g, 30.0)["recall"] == 0.0
     p = pd.DataFrame(dict(video=["a"], onset=[3.5], offset=[9], score=[1.0]))
     with pytest.raises(MetricsError, match="row 0 .*video 'a'.*onset"): evaluate(p, g, 30.0)
-    with pytest.raises(MetricsError, match="not in the dataset"): evaluate(p.assign(onset=3, video="b"), g, 30.0, videos=["a"])
+    with pytest.raises(MetricsError, match="none of the 1 proposal video"): evaluate(p.assign(onset=3, video="b"), g, 30.0, videos=["a"])
+    with pytest.raises(MetricsError, match="not in the dataset"): evaluate(p.assign(onset=3), g, 30.0, videos=["b"])
 
 
 def test_random_baseline_keeps_durations_and_is_near_chance():
