@@ -6,11 +6,12 @@
 from __future__ import annotations
 from collections.abc import Sequence
 import numpy as np
+import pandas as pd
 import torch
 
 # %% auto #0
-__all__ = ['SamplingError', 'bin_edges', 'resample_indices', 'check_labels', 'sample_batch', 'make_batch', 'plot_resampling',
-           'plot_batch_pairs']
+__all__ = ['NORMALIZE_MODES', 'SamplingError', 'bin_edges', 'resample_indices', 'running_median', 'normalize_features',
+           'check_labels', 'sample_batch', 'make_batch', 'plot_resampling', 'plot_batch_pairs']
 
 # %% ../nbs/03_sampling.ipynb #80c6a139
 class SamplingError(ValueError):
@@ -33,6 +34,26 @@ def resample_indices(T: int, length: int, rng: np.random.Generator) -> np.ndarra
     if not isinstance(rng, np.random.Generator): raise SamplingError(f"rng: expected a numpy Generator, got {type(rng).__name__}")
     lo, hi = bin_edges(T, length)
     return rng.integers(lo, hi).astype(np.int64)                  # (length,) uniform in [lo_i, hi_i)
+
+# %% ../nbs/03_sampling.ipynb #cf35726d
+NORMALIZE_MODES = ("none", "video_median", "running_median")
+
+def running_median(x: np.ndarray, window: int = 31) -> np.ndarray:
+    "Median of each channel of `x` (T, C) over a centred window of `window` snippets, edges repeated: (T, C) float64."
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1 or window % 2 == 0:
+        raise SamplingError(f"running_median: window must be an odd positive integer, got {window!r}")
+    x = np.asarray(x, dtype=np.float64); h = window // 2
+    xp = np.concatenate([np.repeat(x[:1], h, 0), x, np.repeat(x[-1:], h, 0)])        # (T + 2h, C)
+    return pd.DataFrame(xp).rolling(window).median().to_numpy()[window - 1:]           # row t: window ends at t + h
+
+def normalize_features(x: np.ndarray, mode: str = "none", window: int = 31) -> np.ndarray:
+    "One whole video's features (T, C) with `mode`'s per-video baseline removed (`NORMALIZE_MODES`), float32."
+    if mode not in NORMALIZE_MODES: raise SamplingError(f"DataConfig.normalize must be one of {NORMALIZE_MODES}, got {mode!r}")
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2 or len(x) == 0: raise SamplingError(f"normalize_features: expected features (T, C) with T >= 1, got {x.shape}")
+    if mode == "none": return x
+    base = np.median(x, axis=0, keepdims=True) if mode == "video_median" else running_median(x, window)
+    return (x - base).astype(np.float32)
 
 # %% ../nbs/03_sampling.ipynb #054282fb
 def check_labels(labels: np.ndarray) -> np.ndarray:

@@ -14,9 +14,9 @@ from .data import write_annotations
 from .features import FeatureMeta, n_snippets, snippet_centers, write_feature_store
 
 # %% auto #0
-__all__ = ['CASME2_CODES', 'SAMPLE_KNOBS', 'SyntheticError', 'SyntheticKnobs', 'SyntheticBasis', 'make_basis', 'event_envelopes',
-           'snippet_means', 'check_intervals', 'random_confounders', 'synthesize_video', 'random_intervals',
-           'dataset_basis', 'write_synthetic_dataset', 'make_sample_dataset', 'plot_synthetic_video', 'interval_mask']
+__all__ = ['CASME2_CODES', 'SyntheticError', 'SyntheticKnobs', 'SyntheticBasis', 'make_basis', 'event_envelopes', 'snippet_means',
+           'check_intervals', 'random_confounders', 'synthesize_video', 'random_intervals', 'dataset_basis',
+           'write_synthetic_dataset', 'plot_synthetic_video', 'interval_mask']
 
 # %% ../nbs/04_synthetic.ipynb #512bdf36
 class SyntheticError(ValueError):
@@ -27,28 +27,32 @@ from .data import KINDS  # class order: 0 = MaE, 1 = ME (one definition, in mcwe
 # %% ../nbs/04_synthetic.ipynb #53b31c87
 @dataclass(frozen=True)
 class SyntheticKnobs:
-    "Difficulty knobs. Amplitudes are norms of a response vector, in units of `noise`."
-    noise: float = 0.05          # per-channel std of i.i.d. snippet noise (real I3D: ~0.04 over time)
-    base_scale: float = 0.25     # channel levels ~ Gamma(1, base_scale), one per dataset (real I3D: ~0.24)
-    subject_scale: float = 0.03  # per-channel std of each subject's offset
-    video_scale: float = 0.02    # per-channel std of each video's offset
-    drift: float = 6.0           # norm of the slow background drift
+    "Difficulty knobs (defaults: the `realistic` twin of `mcwes.twins`). Amplitudes are response norms in units of `noise` at D = `ref_dim`."
+    noise: float = 0.03          # per-channel std of the fast snippet noise (real I3D: 0.028 around a running median)
+    noise_ar: float = 0.2        # lag-1 autocorrelation of the snippet noise (real I3D deviations: 0.17-0.27)
+    base_shape: float = 2.0      # channel levels ~ Gamma(base_shape, base_scale), one per dataset
+    base_scale: float = 0.11     # (real I3D: mean 0.23, 4% zeros)
+    subject_scale: float = 0.048 # per-channel std of each subject's offset (assumed as large as a video's)
+    video_scale: float = 0.048   # per-channel std of each video's offset (real, same subject: 0.068 between two videos)
+    drift: float = 24.0          # norm of the slow background drift at D = ref_dim (real: half-video medians differ by 0.04-0.05 per channel)
     drift_dims: int = 8          # directions the drift moves in
     drift_seconds: float = 20.0  # correlation time of the drift (AR(1) per direction)
     n_dirs: int = 2              # private directions per expression class and stream
     channels_per_dir: int = 16   # channels one event direction touches (0: dense random directions)
     shared: float = 0.5          # fraction of an expression's energy in directions shared by MaE and ME
-    mae_amp: float = 10.0        # peak response norm of a MaE
-    me_amp: float = 8.0          # peak response norm of a ME
+    mae_amp: float = 20.0        # peak response norm of a MaE
+    me_amp: float = 23.0         # peak response norm of a ME (shorter than a MaE: its snippet means peak lower)
     amp_jitter: float = 0.3      # each event's amplitude is multiplied by U(1 - j, 1 + j)
     flow_gain: float = 1.0       # flow response relative to RGB
     blink_per_min: float = 10.0  # habitual blinks per minute (Poisson)
-    blink_frames: tuple[int, int] = (4, 10)   # blink length range (offset - onset)
-    blink_amp: float = 12.0
-    turn_per_min: float = 2.0    # head turns per minute
-    turn_frames: tuple[int, int] = (10, 40)
-    turn_amp: float = 14.0
+    blink_seconds: tuple[float, float] = (0.13, 0.33)  # blink length range (offset - onset)
+    blink_amp: float = 12.0      # peak response norm of a blink
+    turn_per_min: float = 2.0    # head turns per minute (Poisson)
+    turn_seconds: tuple[float, float] = (0.33, 1.33)   # head-turn length range
+    turn_amp: float = 14.0       # peak response norm of a head turn
     confound_overlap: float = 0.0  # fraction of a confounder's energy inside the expression directions (harder if > 0)
+    ref_dim: int = 256           # event amplitudes hold at D = ref_dim and scale by (D / ref_dim) ** 0.25, the drift by (D / ref_dim) ** 0.5
+    nonneg: bool = True          # clip the features at 0, like ReLU-pooled I3D features
 
 # %% ../nbs/04_synthetic.ipynb #2f5d738a
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def make_basis(dim: int, rng: np.random.Generator, knobs: SyntheticKnobs | None 
     expr = _unit((mae + me + sh).sum(1))                                  # (2, D) mean expression direction
     o = k.confound_overlap
     conf = [_unit(math.sqrt(1 - o) * q[:, -j] + math.sqrt(o) * expr) for j in (1, 2)]
-    level = rng.gamma(1.0, k.base_scale, size=(2, dim))
+    level = rng.gamma(k.base_shape, k.base_scale, size=(2, dim))
     return SyntheticBasis(level, drift, mae, me, sh, conf[0], conf[1])
 
 # %% ../nbs/04_synthetic.ipynb #80c76840
@@ -135,9 +139,9 @@ def check_intervals(intervals: pd.DataFrame, n_frames: int, video: str = "?") ->
 def random_confounders(n_frames: int, fps: float, rng: np.random.Generator, knobs: SyntheticKnobs) -> pd.DataFrame:
     "Habitual actions of one video: blinks and head turns at Poisson rates, placed uniformly (onset, apex, offset, kind)."
     rows, minutes = [], n_frames / fps / 60
-    for kind, rate, (lo, hi) in (("blink", knobs.blink_per_min, knobs.blink_frames), ("turn", knobs.turn_per_min, knobs.turn_frames)):
+    for kind, rate, (lo, hi) in (("blink", knobs.blink_per_min, knobs.blink_seconds), ("turn", knobs.turn_per_min, knobs.turn_seconds)):
         for _ in range(rng.poisson(rate * minutes)):
-            d = int(rng.integers(lo, hi + 1))
+            d = int(round(rng.uniform(lo, hi) * fps))                  # offset - onset in frames
             if d >= n_frames: continue
             o = int(rng.integers(0, n_frames - d))
             rows.append((o, o + d // 2, o + d, kind))
@@ -155,24 +159,27 @@ def _response(kind: str, basis: SyntheticBasis, rng: np.random.Generator, knobs:
     return _unit(v)
 
 # %% ../nbs/04_synthetic.ipynb #e63d359f
+def _ar1(e: np.ndarray, phi: float) -> np.ndarray:
+    "Unit-variance stationary AR(1) along axis 0 of white noise `e`: z_t = phi z_(t-1) + sqrt(1 - phi^2) e_t."
+    z, c = e.copy(), math.sqrt(1 - phi * phi)
+    for t in range(1, len(z)): z[t] = phi * z[t - 1] + c * z[t]
+    return z
+
 def _drift(n_snip: int, step_seconds: float, rng: np.random.Generator, knobs: SyntheticKnobs) -> np.ndarray:
     "Stationary AR(1) coefficients (T, drift_dims) with unit variance and correlation time `drift_seconds`."
-    phi = math.exp(-step_seconds / knobs.drift_seconds)
-    e = rng.standard_normal((n_snip, knobs.drift_dims))
-    z = np.empty_like(e); z[0] = e[0]
-    for t in range(1, n_snip): z[t] = phi * z[t - 1] + math.sqrt(1 - phi * phi) * e[t]
-    return z
+    return _ar1(rng.standard_normal((n_snip, knobs.drift_dims)), math.exp(-step_seconds / knobs.drift_seconds))
 
 # %% ../nbs/04_synthetic.ipynb #5d829c24
 def _add_events(x, events, basis, n_frames, snippet_length, stride, rng, k):
-    "Add each event's response to x (2, T, D) in place."
+    "Add each event's response to x (2, T, D) in place; amplitudes scale with (D / ref_dim) ** 0.25."
+    scale = (x.shape[2] / k.ref_dim) ** 0.25                       # keeps the norm-based realism z-score across D
     amps = {"MaE": k.mae_amp, "ME": k.me_amp, "blink": k.blink_amp, "turn": k.turn_amp}
     n_snip = x.shape[1]
     for r in events.itertuples():
         level, motion = event_envelopes(n_frames, r.onset, r.apex, r.offset)              # (L,), (L,)
         env = np.stack([snippet_means(level, n_snip, snippet_length, stride),
                         k.flow_gain * snippet_means(motion, n_snip, snippet_length, stride)])  # (2, T)
-        a = amps[r.kind] * k.noise * rng.uniform(1 - k.amp_jitter, 1 + k.amp_jitter)
+        a = amps[r.kind] * scale * k.noise * rng.uniform(1 - k.amp_jitter, 1 + k.amp_jitter)
         x += a * env[:, :, None] * _response(r.kind, basis, rng, k)[:, None, :]
 
 # %% ../nbs/04_synthetic.ipynb #e31da884
@@ -190,10 +197,11 @@ def synthesize_video(n_frames: int, intervals: pd.DataFrame, *, dim: int = 1024,
     events = pd.concat([gt, random_confounders(n_frames, fps, rng, k)], ignore_index=True)
     sh = 0.0 if shift is None else np.asarray(shift, np.float64).reshape(2, 1, dim)
     x = basis.level[:, None, :] + sh + k.video_scale * rng.standard_normal((2, 1, dim))        # (2, 1, D)
-    z = _drift(n_snip, stride / fps, rng, k) * (k.drift * k.noise / math.sqrt(k.drift_dims))  # (T, drift_dims)
+    z = _drift(n_snip, stride / fps, rng, k) * (k.drift * k.noise * math.sqrt(dim / k.ref_dim / k.drift_dims))  # (T, drift_dims)
     x = x + np.einsum("tk,skd->std", z, basis.drift)                                           # (2, T, D)
     _add_events(x, events, basis, n_frames, snippet_length, stride, rng, k)
-    x += k.noise * rng.standard_normal((2, n_snip, dim))
+    x += k.noise * np.moveaxis(_ar1(np.moveaxis(rng.standard_normal((2, n_snip, dim)), 1, 0), k.noise_ar), 0, 1)
+    if k.nonneg: x = np.maximum(x, 0.0)                                                        # ReLU-pooled, like I3D
     feats = np.concatenate([x[0], x[1]], axis=1).astype(np.float32)                          # (T, 2D)
     return (feats, events) if return_events else feats
 
@@ -307,47 +315,6 @@ def write_synthetic_dataset(out: str | Path, intervals: pd.DataFrame, videos: pd
                        f"mcwes.synthetic seed={seed} knobs={json.dumps(asdict(k), sort_keys=True)}")
     write_feature_store(out / "features", feats, meta, videos=vt)
     write_annotations(_tidy(intervals, vt), out / "annotations.csv")
-    return out
-
-# %% ../nbs/04_synthetic.ipynb #d27612de
-def _sample_readme(iv: pd.DataFrame, vt: pd.DataFrame, seed: int, k: SyntheticKnobs, dim: int, d) -> str:
-    dur = iv.offset - iv.onset
-    kinds = iv.groupby("video").kind.agg(lambda s: "+".join(sorted(set(s)))).reindex(vt.video).fillna("none")
-    mix = ", ".join(f"{n} {m}" for m, n in kinds.value_counts().sort_index().items())
-    return "\n".join([
-        "# data_samples: a synthetic CAS(ME)^2-like dataset", "",
-        "Generated by `mcwes.synthetic.make_sample_dataset` (notebook `nbs/04_synthetic.ipynb`); do not edit by hand.", "",
-        "Regenerate (byte-identical):", "", f"    mcwes synth --out data_samples --seed {seed}", "",
-        "or, without the CLI:", "",
-        f"    python -c \"from mcwes.synthetic import make_sample_dataset; make_sample_dataset('data_samples', {seed})\"", "",
-        "Layout (SPEC 1): `features/{video}.npy` (T, 2D) float16, RGB in [:D], flow in [D:]; `features/meta.json`;",
-        "`features/videos.csv` (video, subject, n_frames); `annotations.csv` (subject, video, onset, apex, offset, kind;",
-        "0-based inclusive frames).", "",
-        f"- {vt.subject.nunique()} subjects, {len(vt)} videos of {vt.n_frames.min()}-{vt.n_frames.max()} frames "
-        f"(mean {vt.n_frames.mean():.0f}) at {d.fps:g} fps; snippets of {d.snippet_length} frames at stride {d.stride}; D = {dim}.",
-        f"- {(iv.kind == 'MaE').sum()} MaE (offset - onset {dur[iv.kind == 'MaE'].min()}-{dur[iv.kind == 'MaE'].max()} frames), "
-        f"{(iv.kind == 'ME').sum()} ME ({dur[iv.kind == 'ME'].min()}-{dur[iv.kind == 'ME'].max()} frames).",
-        f"- Video-level labels: {mix}.",
-        "- Not real data: background drift, blinks and head turns (not annotated) and expressions are simulated;",
-        "  numbers obtained on it are not comparable to the paper's.", "",
-        f"Knobs: `{json.dumps(asdict(k), sort_keys=True)}`", ""])
-
-# %% ../nbs/04_synthetic.ipynb #b6995906
-# The shipped sample: expressions 6x stronger than `SyntheticKnobs()` and more videos without a MaE
-# (3 ME-only, 3 without expression) than CAS(ME)^2's 8 in 97, so that MC-WES learns it from 12 training
-# videos in a few hundred iterations on a CPU (with the defaults it does not: see the training notebook).
-SAMPLE_KNOBS = SyntheticKnobs(mae_amp=60.0, me_amp=45.0)
-
-def make_sample_dataset(out: str | Path = "data_samples", seed: int = 0, *, n_subjects: int = 7, videos_per_subject: int = 2,
-                        frames: tuple[int, int] = (1000, 2200), dim: int = 1024, knobs: SyntheticKnobs | None = None) -> Path:
-    "Write the shipped sample dataset (`mcwes synth --out data_samples --seed 0`) to `out`; returns `out`."
-    cfg = preset("sample")
-    k, out = knobs or SAMPLE_KNOBS, Path(out)
-    iv, vt = random_intervals(np.random.default_rng(np.random.SeedSequence([seed, 1])), n_subjects, videos_per_subject,
-                              cfg.data.fps, frames=frames, me_max_seconds=cfg.spot.me_max_seconds, n_empty=3, n_me_only=3)
-    write_synthetic_dataset(out, iv, vt, dim=dim, snippet_length=cfg.data.snippet_length, stride=cfg.data.stride,
-                            fps=cfg.data.fps, dtype="float16", seed=seed, knobs=k)
-    atomic_write_text(out / "README.md", _sample_readme(iv, vt, seed, k, dim, cfg.data))
     return out
 
 # %% ../nbs/04_synthetic.ipynb #7db82aa8
