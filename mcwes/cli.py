@@ -152,7 +152,7 @@ def _args_spot(p: argparse.ArgumentParser, preset_name: str) -> None:
 def cmd_spot(a) -> int:
     import pandas as pd
     from mcwes.features import FeatureStore
-    from mcwes.loso import check_fits, RunError
+    from mcwes.loso import check_fits, model_input, RunError
     from mcwes.spotting import spot_outputs
     from mcwes.train import load_checkpoint, predict_video
     C.check_output(a.out, what="--out")
@@ -165,7 +165,7 @@ def cmd_spot(a) -> int:
     store.check(pd.DataFrame({"video": videos}))                        # every problem at once: empty, NaN, damaged files
     props = []
     for v in videos:
-        x = store.load(v, streams=tuple(cfg.model.streams))
+        x = model_input(store, v, cfg)                                  # the checkpoint's streams and normalisation
         if x.shape[1] != info["dim"] * len(cfg.model.streams):
             raise RunError(f"{v}: features have {x.shape[1]} channels, the checkpoint expects {info['dim'] * len(cfg.model.streams)}")
         props.append(spot_outputs(predict_video(model, x), cfg, v))     # fp32 at test time

@@ -50,6 +50,8 @@ class DataConfig:
     offset_repair_frames: Annotated[int, NON_NEGATIVE] = 20  # frames added to the apex by offset_repair "apex+20"
     fractional_frames: Literal["floor", "round"] = "floor"  # SAMM-LV V1 fractional frame numbers: floor (LGSNet) or round
     exclude_lgsnet: bool = True                       # drop the 3 SAMM-LV MaE rows LGSNet excludes (343 -> 340 MaE)
+    normalize: Literal["none", "video_median", "running_median"] = "none"  # per-video baseline removed before training and spotting: none (paper), video_median, running_median
+    normalize_window: Annotated[int, COUNT] = 31      # snippets (odd) of the running median of normalize "running_median"
 
 # %% ../nbs/00_config.ipynb #16e542df
 @dataclass
@@ -67,6 +69,7 @@ class ModelConfig:
     leaky_slope: Annotated[float, NON_NEGATIVE] = 0.2  # negative slope of every LeakyReLU
     kernel_size: Annotated[int, COUNT] = 3            # temporal kernel (odd) of the aux conv, attention generator and classifier
     padding_mode: Literal["replicate", "zeros"] = "replicate"  # of those convs: replicate (edge snippet repeated) or zeros (CO2-Net)
+    init: Literal["pytorch", "co2net"] = "pytorch"    # weight init: pytorch (each layer's default) or co2net (kaiming_uniform, zero bias; SPEC 2)
 
 # %% ../nbs/00_config.ipynb #50917767
 @dataclass
@@ -108,6 +111,7 @@ class TrainConfig:
     seed: Annotated[int, NON_NEGATIVE] = 0            # random seed when the command gives none (--seed / --seeds)
     precision: Literal["fp32", "bf16", "amp"] = "fp32"  # fp32, bf16 (autocast) or amp (fp16 autocast, CUDA only)
     log_every: Annotated[int, COUNT] = 10             # record the losses every this many iterations
+    balance: Literal["none", "presence"] = "none"     # the batch's non-pair videos: uniform (paper) or balanced over each class's presence and absence
 
 # %% ../nbs/00_config.ipynb #4e9327eb
 @dataclass
@@ -125,6 +129,7 @@ class SpotConfig:
     tcam: Literal["product", "supp", "raw"] = "product"  # T-CAM scored: product S * A (CO2-Net test code), supp S_hat (SPEC 8) or raw S
     video_score: Literal["prob", "logit"] = "prob"    # p_j of phi from prob (softmax of top-K) or logit
     truncation: float = 0.1                           # drop proposals with phi below this
+    outer_inner: bool = True                          # phi subtracts the outer region's mean (paper); false: inner mean only (Table 6, extra row)
     nms_iou: Annotated[float, FRACTION] = 0.01        # NMS drops a proposal overlapping a better one by more than this IoU
     nms_mode: Literal["agnostic", "per_class"] = "agnostic"  # NMS across classes (agnostic) or within each class
     me_max_seconds: Annotated[float, POSITIVE] = 0.5  # ME iff offset - onset <= round(me_max_seconds * fps)
@@ -184,6 +189,7 @@ _RULES = [
     (("model.kernel_size",), lambda c: c.model.kernel_size % 2 == 1, "must be odd, so that the convolutions keep the length T"),
     (("model.streams",), lambda c: c.model.streams in (("rgb", "flow"), ("rgb",), ("flow",)), "must be rgb,flow or rgb or flow"),
     (("eval.map_ious",), lambda c: len(c.eval.map_ious) > 0, "needs at least one IoU threshold"),
+    (("data.normalize_window",), lambda c: c.data.normalize_window % 2 == 1, "must be odd, so that the running median is centred"),
 ]
 # (fields, check(cfg, device_type), why): checked by `check_device` once the device is known
 _DEVICE_RULES = [
@@ -277,7 +283,8 @@ def _raise_problems(problems: list[str], where: str = "") -> None:
 # %% ../nbs/00_config.ipynb #a6fea336
 # Fields added after the first release whose default changed the behaviour: a saved config (one with
 # every section below) that lacks them gets the value it was run with, so it reproduces that run.
-_LEGACY = {("model", "padding_mode"): "zeros", ("spot", "tcam"): "supp"}
+_LEGACY = {("model", "padding_mode"): "zeros", ("spot", "tcam"): "supp", ("data", "normalize"): "none",
+           ("model", "init"): "pytorch", ("train", "balance"): "none", ("spot", "outer_inner"): True}
 _SAVED = ("data", "model", "loss", "train", "spot", "eval")
 
 def config_from_dict(d: dict) -> Config:

@@ -13,9 +13,9 @@ from matplotlib.figure import Figure
 from .config import ModelConfig
 
 # %% auto #0
-__all__ = ['STREAM_LAYOUTS', 'ShapeError', 'check_btd', 'init_parameters_', 'materialize_', 'Dropout', 'set_dropout_generator',
-           'core_attention', 'conv3_as_linear', 'conv1d_btc', 'CompensationGate', 'CSCM', 'CCM', 'ConcatEnhancer',
-           'CrossModalEnhancer', 'make_enhancer', 'as_numpy', 'plot_cscm_maps', 'demo_video']
+__all__ = ['INIT_SCHEMES', 'STREAM_LAYOUTS', 'ShapeError', 'check_btd', 'init_parameters_', 'materialize_', 'Dropout',
+           'set_dropout_generator', 'core_attention', 'conv3_as_linear', 'conv1d_btc', 'CompensationGate', 'CSCM',
+           'CCM', 'ConcatEnhancer', 'CrossModalEnhancer', 'make_enhancer', 'as_numpy', 'plot_cscm_maps', 'demo_video']
 
 # %% ../nbs/10_cscm.ipynb #536537f2
 class ShapeError(ValueError):
@@ -31,22 +31,29 @@ def check_btd(x, dim: int, who: str, name: str = "x") -> None:
     if not x.is_floating_point(): raise ShapeError(f"{who} expected a floating-point {name}, got {x.dtype}")
 
 # %% ../nbs/10_cscm.ipynb #40f24b95
-def init_parameters_(module: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
-    "Re-draw every Linear/Conv1d with PyTorch's default scheme from `generator` (default: seeded 0)."
+INIT_SCHEMES = ("pytorch", "co2net")
+
+def init_parameters_(module: nn.Module, generator: torch.Generator | None = None, scheme: str = "pytorch") -> nn.Module:
+    "Re-draw every Linear/Conv1d from `generator` (default: seeded 0) with `scheme`: 'pytorch' (their own default) or 'co2net'."
+    if scheme not in INIT_SCHEMES: raise ValueError(f"ModelConfig.init must be one of {INIT_SCHEMES}, got {scheme!r}")
     g = generator if generator is not None else torch.Generator().manual_seed(0)
     with torch.no_grad():
         for m in module.modules():
             if not isinstance(m, (nn.Linear, nn.Conv1d)): continue
+            if scheme == "co2net":                                           # CO2-Net's weights_init
+                nn.init.kaiming_uniform_(m.weight, generator=g)              # a = 0: bound sqrt(6 / fan_in)
+                if m.bias is not None: m.bias.zero_()
+                continue
             nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=g)  # = nn.Linear/Conv1d's own init
             if m.bias is not None:
                 bound = 1 / math.sqrt(m.weight[0].numel())                   # 1 / sqrt(fan_in)
                 nn.init.uniform_(m.bias, -bound, bound, generator=g)
     return module
 
-def materialize_(module: nn.Module, generator: torch.Generator | None = None, device=None) -> nn.Module:
+def materialize_(module: nn.Module, generator: torch.Generator | None = None, device=None, init: str = "pytorch") -> nn.Module:
     "Allocate a module built on the meta device on `device` (default CPU) and draw its parameters; `device='meta'` only counts shapes."
     if device is not None and torch.device(device).type == "meta": return module
-    return init_parameters_(module.to_empty(device=device or "cpu"), generator)
+    return init_parameters_(module.to_empty(device=device or "cpu"), generator, init)
 
 # %% ../nbs/10_cscm.ipynb #736c5c83
 class Dropout(nn.Module):
@@ -120,12 +127,12 @@ def conv1d_btc(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
 # %% ../nbs/10_cscm.ipynb #73e938b6
 class CompensationGate(nn.Module):
     "O = sigmoid(F_aux * F_main) * X_main (Eq. 1-6); `core`: add the core self-attention; `channel_sigmoid`: Eq. 1's sigmoid."
-    def __init__(self, dim: int, *, core: bool, channel_sigmoid: bool, dropout: float = 0.5,
+    def __init__(self, dim: int, *, core: bool, channel_sigmoid: bool, dropout: float = 0.5, slope: float | None = None,
                  attn_scale: bool = False, core_chunk: int = 0, kernel_size: int = 3, padding_mode: str = "replicate",
                  generator: torch.Generator | None = None, device=None):
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0: raise ValueError(f"{type(self).__name__}: kernel_size must be odd, got {kernel_size}")
-        self.dim, self.core, self.channel_sigmoid = dim, core, channel_sigmoid
+        self.dim, self.core, self.channel_sigmoid, self.slope = dim, core, channel_sigmoid, slope  # slope: LeakyReLU after both branches (CCM)
         self.scale, self.core_chunk = (1 / math.sqrt(dim) if attn_scale else 1.0), core_chunk
         with torch.device("meta"):
             self.channel = nn.Linear(dim, dim)                      # W_m, b_m (Eq. 1)
@@ -142,14 +149,15 @@ def _gate_forward(self, x_main: torch.Tensor, x_aux: torch.Tensor, return_maps: 
     who = type(self).__name__
     check_btd(x_main, self.dim, who, "x_main"); check_btd(x_aux, self.dim, who, "x_aux")
     if x_aux.shape != x_main.shape: raise ShapeError(f"{who} expected x_aux of shape {tuple(x_main.shape)} (as x_main), got {tuple(x_aux.shape)}")
-    f_main = self.channel(x_main.mean(1, keepdim=True))             # (B, 1, D)  Eq. 1
+    act = (lambda v: F.leaky_relu(v, self.slope)) if self.slope is not None else (lambda v: v)   # CCM: LeakyReLU(0.2)
+    f_main = act(self.channel(x_main.mean(1, keepdim=True)))       # (B, 1, D)  Eq. 1
     f_main = self.drop_main(torch.sigmoid(f_main) if self.channel_sigmoid else f_main)
     attn = None
     if self.core:
         f_q = self.query(x_main)                                    # (B, T, D)  Eq. 2
         mixed, attn = core_attention(f_q, scale=self.scale, chunk=self.core_chunk, return_attn=return_maps)
         x_aux = x_aux + self.core_out(mixed)                        # X_aux + F_core, Eq. 3-4
-    f_aux = self.drop_aux(conv1d_btc(x_aux, self.aux_conv))      # (B, T, D)  Eq. 4
+    f_aux = self.drop_aux(act(conv1d_btc(x_aux, self.aux_conv)))   # (B, T, D)  Eq. 4
     r = torch.sigmoid(f_aux * f_main)                               # (B, T, D)  Eq. 5
     out = r * x_main                                                # (B, T, D)  Eq. 6
     return (out, {"R": r, "core_attn": attn, "F_main": f_main}) if return_maps else out
@@ -165,10 +173,10 @@ class CSCM(CompensationGate):
                          kernel_size=kernel_size, padding_mode=padding_mode, generator=generator, device=device)
 
 class CCM(CompensationGate):
-    "CO2-Net's cross-modal consensus module: global channel descriptor of main x local temporal conv of aux, sigmoid."
-    def __init__(self, dim: int, *, dropout: float = 0.5, kernel_size: int = 3, padding_mode: str = "replicate",
+    "CO2-Net's cross-modal consensus module: LeakyReLU(channel conv of pooled main) x LeakyReLU(temporal conv of aux), sigmoid."
+    def __init__(self, dim: int, *, dropout: float = 0.5, slope: float = 0.2, kernel_size: int = 3, padding_mode: str = "replicate",
                  generator: torch.Generator | None = None, device=None):
-        super().__init__(dim, core=False, channel_sigmoid=False, dropout=dropout, kernel_size=kernel_size,
+        super().__init__(dim, core=False, channel_sigmoid=False, dropout=dropout, slope=slope, kernel_size=kernel_size,
                          padding_mode=padding_mode, generator=generator, device=device)
 
 # %% ../nbs/10_cscm.ipynb #83a6a6cf
@@ -211,8 +219,8 @@ def make_enhancer(cfg: ModelConfig, dim: int, *, generator: torch.Generator | No
         make = lambda: CSCM(dim, dropout=cfg.dropout_cscm, attn_scale=cfg.attn_scale, core_chunk=cfg.core_chunk,
                             kernel_size=kernel_size, padding_mode=cfg.padding_mode, generator=generator, device=device)
     elif cfg.enhance == "ccm":
-        make = lambda: CCM(dim, dropout=cfg.dropout_cscm, kernel_size=kernel_size, padding_mode=cfg.padding_mode,
-                           generator=generator, device=device)
+        make = lambda: CCM(dim, dropout=cfg.dropout_cscm, slope=cfg.leaky_slope, kernel_size=kernel_size,
+                           padding_mode=cfg.padding_mode, generator=generator, device=device)
     else: raise ValueError(f"ModelConfig.enhance must be 'cscm', 'ccm' or 'concat', got {cfg.enhance!r}")
     return CrossModalEnhancer([make() for _ in range(n)])
 

@@ -51,7 +51,7 @@ def fold_batch(feats: DeviceFeatures, labels: np.ndarray, folds: Sequence[np.nda
     "One batch per fold: x (F, B, L, C) float32, y (F, B, 2) float32 on the features' device, pairs per fold."
     rows, ys, pairs = [], [], []
     for vids, rng in zip(folds, rngs):                           # vids: the fold's training videos (global indices)
-        idx, pr = sample_batch(labels[vids], cfg.train.batch_size, cfg.train.n_pairs, rng)
+        idx, pr = sample_batch(labels[vids], cfg.train.batch_size, cfg.train.n_pairs, rng, cfg.train.balance)
         g = np.asarray(vids)[idx]                                 # (B,) global video indices
         rows.append([feats.offsets[v] + resample_indices(int(feats.lengths[v]), cfg.data.sampled_length, rng) for v in g])
         ys.append(labels[g]); pairs.append(pr)

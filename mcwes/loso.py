@@ -20,13 +20,14 @@ from .config import (Config, atomic_file, atomic_write_json, atomic_write_text, 
 from .data import read_annotations, video_table, loso_folds, weak_labels
 from .features import FeatureStore
 from .metrics import evaluate, fps_warning
+from .sampling import normalize_features
 from .spotting import spot_outputs
 from .train import TrainingSet, train_model, predict_video, resolve_device, save_checkpoint, OUTPUT_KEYS
 from .fast import train_folds
 
 # %% auto #0
-__all__ = ['METRIC_KEYS', 'RunError', 'RunWarning', 'LoadedData', 'check_fits', 'annotations_for', 'load_dataset', 'git_hash',
-           'run_inputs', 'provenance', 'input_changes', 'finish_fold', 'run_fold', 'run_folds_batched',
+__all__ = ['METRIC_KEYS', 'RunError', 'RunWarning', 'LoadedData', 'check_fits', 'annotations_for', 'model_input', 'load_dataset',
+           'git_hash', 'run_inputs', 'provenance', 'input_changes', 'finish_fold', 'run_fold', 'run_folds_batched',
            'summarize_seeds', 'run_loso', 'cache_root', 'cached_sample_run', 'load_fold_outputs']
 
 # %% ../nbs/31_loso.ipynb #f91d7fde
@@ -76,6 +77,10 @@ def _left_out(store: FeatureStore, videos: pd.DataFrame) -> None:
                       f"videos.csv: they are left out of training and evaluation (SPEC 1), e.g. {', '.join(extra[:3])}; "
                       "list every video in videos.csv (video, subject, n_frames) to keep videos without expressions", RunWarning, stacklevel=3)
 
+def model_input(store: FeatureStore, video: str, cfg: Config) -> np.ndarray:
+    "What the model sees of `video`: its `cfg.model.streams` (T, C), with `cfg.data.normalize` applied to the whole video."
+    return normalize_features(store.load(video, streams=tuple(cfg.model.streams)), cfg.data.normalize, cfg.data.normalize_window)
+
 def load_dataset(features: str | os.PathLike, annotations: str | os.PathLike, cfg: Config) -> LoadedData:
     "Read and cross-check features and annotations for a run with `cfg`."
     store = FeatureStore(features)                                      # names a missing folder, or a file given instead
@@ -91,7 +96,7 @@ def load_dataset(features: str | os.PathLike, annotations: str | os.PathLike, cf
                        + (" ..." if len(absent) > 5 else ""))
     _left_out(store, videos)
     store.check(videos)
-    feats = {v: store.load(v, streams=tuple(cfg.model.streams)) for v in videos["video"]}
+    feats = {v: model_input(store, v, cfg) for v in videos["video"]}
     return LoadedData(store, ann, videos.reset_index(drop=True), feats)
 
 # %% ../nbs/31_loso.ipynb #1c1303a1

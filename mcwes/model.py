@@ -65,7 +65,7 @@ class MCWES(nn.Module):
             self.cls_conv = nn.Conv1d(c, c, kernel_size, padding=kernel_size // 2, padding_mode=cfg.padding_mode)
             self.cls_out = nn.Linear(c, len(CLASSES))                  # conv 1x1 -> (MaE, ME, BG)
         self.drop_fusion, self.drop_cls1, self.drop_cls2 = (Dropout(cfg.dropout_fusion), Dropout(cfg.dropout_cls), Dropout(cfg.dropout_cls))
-        materialize_(self, generator, device)
+        materialize_(self, generator, device, init=cfg.init)           # ModelConfig.init: pytorch or co2net
 
 # %% ../nbs/11_model.ipynb #009a0184
 def _mcwes_forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

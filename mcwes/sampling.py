@@ -10,8 +10,8 @@ import pandas as pd
 import torch
 
 # %% auto #0
-__all__ = ['NORMALIZE_MODES', 'SamplingError', 'bin_edges', 'resample_indices', 'running_median', 'normalize_features',
-           'check_labels', 'sample_batch', 'make_batch', 'plot_resampling', 'plot_batch_pairs']
+__all__ = ['NORMALIZE_MODES', 'BALANCE_MODES', 'SamplingError', 'bin_edges', 'resample_indices', 'running_median',
+           'normalize_features', 'check_labels', 'sample_batch', 'make_batch', 'plot_resampling', 'plot_batch_pairs']
 
 # %% ../nbs/03_sampling.ipynb #80c6a139
 class SamplingError(ValueError):
@@ -75,18 +75,29 @@ def _draw_pair(has: list[np.ndarray], V: int, rng: np.random.Generator) -> tuple
     return int(a), int(b)
 
 # %% ../nbs/03_sampling.ipynb #d4d076e0
+BALANCE_MODES = ("none", "presence")
+
+def _balanced(y: np.ndarray, n: int, rng: np.random.Generator) -> list[int]:
+    "`n` videos, each from a class drawn uniformly, present or absent with probability 1/2 (any video when none fits)."
+    out = []
+    for c, want in zip(rng.integers(2, size=n), rng.integers(2, size=n)):
+        pool = np.flatnonzero(y[:, c] == want)
+        out.append(int(rng.choice(pool if len(pool) else len(y))))
+    return out
+
 def sample_batch(labels: np.ndarray, batch_size: int, n_pairs: int,
-                 rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[int, int]]]:
+                 rng: np.random.Generator, balance: str = "none") -> tuple[np.ndarray, list[tuple[int, int]]]:
     "(B,) video indices whose first 2*n_pairs form label-sharing pairs, and the pairs as batch positions."
     y = check_labels(labels); V = len(y)
     B = _pos_int("batch_size", batch_size)
     if isinstance(n_pairs, bool) or not isinstance(n_pairs, (int, np.integer)) or n_pairs < 0 or 2 * n_pairs > B:
         raise SamplingError(f"n_pairs: expected an integer in [0, batch_size // 2 = {B // 2}], got {n_pairs!r}")
     if not isinstance(rng, np.random.Generator): raise SamplingError(f"rng: expected a numpy Generator, got {type(rng).__name__}")
+    if balance not in BALANCE_MODES: raise SamplingError(f"TrainConfig.balance must be one of {BALANCE_MODES}, got {balance!r}")
     has = [np.flatnonzero(y[:, c]) for c in range(2)]          # videos having MaE, ME
     idx = [v for _ in range(n_pairs) for v in _draw_pair(has, V, rng)]
     n_rest = B - 2 * n_pairs
-    idx += rng.choice(V, size=n_rest, replace=V < n_rest).tolist()
+    idx += _balanced(y, n_rest, rng) if balance == "presence" else rng.choice(V, size=n_rest, replace=V < n_rest).tolist()
     return np.asarray(idx, dtype=np.int64), [(2 * i, 2 * i + 1) for i in range(n_pairs)]
 
 # %% ../nbs/03_sampling.ipynb #bccbb44a

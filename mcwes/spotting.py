@@ -102,8 +102,8 @@ def _check_cas(cas_supp, T: int | None = None, where: str = "cas_supp") -> np.nd
 
 # %% ../nbs/20_spotting.ipynb #ea115f8c
 def outer_inner_scores(proposals, cas_supp, video_score, *, varsigma: float, psi: float,
-                       outer_width: str = "round_min1") -> np.ndarray:
-    "phi (N, 2) for (MaE, ME) of snippet proposals (N, 2) on `cas_supp` (T, 3), Eq. 23-25."
+                       outer_width: str = "round_min1", outer: bool = True) -> np.ndarray:
+    "phi (N, 2) for (MaE, ME) of snippet proposals (N, 2) on `cas_supp` (T, 3), Eq. 23-25; `outer=False`: no outer term."
     S = _check_cas(cas_supp)[:, :2]                                                   # (T, 2) MaE, ME
     T = S.shape[0]
     P = np.asarray(proposals, np.int64).reshape(-1, 2)                                # (N, 2)
@@ -116,8 +116,8 @@ def outer_inner_scores(proposals, cas_supp, video_score, *, varsigma: float, psi
     wl, wr = _outer_widths(s, e, T, psi, outer_width)                                 # (N,), (N,)
     n_out = (wl + wr)[:, None]                                                        # (N, 1)
     out_sum = (C[s] - C[s - wl]) + (C[e + 1 + wr] - C[e + 1])                         # (N, 2)
-    outer = np.where(n_out > 0, out_sum / np.maximum(n_out, 1), 0.0)
-    return inner - outer + varsigma * p[None, :]
+    out_mean = np.where(n_out > 0, out_sum / np.maximum(n_out, 1), 0.0) if outer else 0.0
+    return inner - out_mean + varsigma * p[None, :]
 
 # %% ../nbs/20_spotting.ipynb #d176d92a
 def nms(segments, scores, iou_threshold: float, classes=None) -> np.ndarray:
@@ -160,7 +160,8 @@ def spot_video(attn, cas_supp, *, spot: SpotConfig, data: DataConfig, h: Sequenc
     props = snippet_proposals(a, spot)                                                # (N, 2) snippets
     if len(props) == 0: return _empty_spots()
     p = video_probabilities(S, h, spot.video_score) if video_score is None else np.asarray(video_score, np.float64)
-    phi = outer_inner_scores(props, S, p, varsigma=spot.varsigma, psi=spot.psi, outer_width=spot.outer_width)  # (N, 2)
+    phi = outer_inner_scores(props, S, p, varsigma=spot.varsigma, psi=spot.psi, outer_width=spot.outer_width,
+                             outer=spot.outer_inner)                                       # (N, 2)
     seg, cls, score = np.repeat(props, 2, axis=0), np.tile([0, 1], len(props)), phi.reshape(-1)  # (2N, ...)
     ok = score >= spot.truncation                                                     # truncation: drop phi < 0.1
     seg, cls, score = seg[ok], cls[ok], score[ok]

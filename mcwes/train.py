@@ -133,7 +133,7 @@ def train_model(data: TrainingSet, cfg: Config, *, device: str | torch.device | 
     rows, pending = [], []
     bar = tqdm(range(cfg.train.iterations), desc=desc, disable=not progress, leave=False)
     for it in bar:
-        idx, pairs = sample_batch(data.labels, cfg.train.batch_size, cfg.train.n_pairs, rng)
+        idx, pairs = sample_batch(data.labels, cfg.train.batch_size, cfg.train.n_pairs, rng, cfg.train.balance)
         x, y = make_batch(data.features, data.labels, idx, cfg.data.sampled_length, rng, names=data.videos)
         losses = train_step(model, opt, to_device(x, dev), to_device(y, dev), pairs, cfg, dev, scaler)
         pending.append((it, losses))
