@@ -13,8 +13,8 @@ from . import config as C
 
 # %% auto #0
 __all__ = ['field_help', 'TRAIN_SECTIONS', 'EVAL_SECTIONS', 'MAIN_FIELDS', 'COMMANDS', 'preset_in', 'add_config_options',
-           'config_from_args', 'cmd_loso', 'cmd_train', 'cmd_spot', 'cmd_evaluate', 'cmd_synth', 'cmd_config',
-           'Command', 'build_parser', 'explain', 'main']
+           'config_from_args', 'cmd_loso', 'cmd_train', 'cmd_spot', 'cmd_evaluate', 'cmd_synth', 'cmd_baseline',
+           'cmd_ablate', 'cmd_config', 'Command', 'build_parser', 'explain', 'main']
 
 # %% ../nbs/33_cli.ipynb #fd70db51
 field_help = C.field_docs                                  # the one-line description of each field (kept under its old name)
@@ -205,11 +205,67 @@ def cmd_evaluate(a) -> int:
 # %% ../nbs/33_cli.ipynb #a99f857a
 def _args_synth(p: argparse.ArgumentParser, preset_name: str) -> None:
     p.add_argument("--out", required=True, help="output folder"); p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--like", choices=("casme2", "samm_lv", "casme3"), help="a twin of this dataset: its real timing, subjects and label "
+                   "mix with synthetic features (default: the small shipped sample, data_samples/)")
+    p.add_argument("--knobs", default="realistic", choices=("realistic", "easy", "hard"), help="the twin's difficulty (default realistic)")
+    p.add_argument("--annotations", help="with --like: the annotation file to take the timing from (default: ../shared's)")
+    p.add_argument("--videos", help="with --like: the frame counts (zzy *_duration.csv, LGSNet csv or video,subject,n_frames; default: ../shared's)")
+    p.add_argument("--dim", type=int, help="feature width D per stream (default: 256 for a twin, 1024 for the sample)")
 
 def cmd_synth(a) -> int:
-    from mcwes.synthetic import make_sample_dataset
+    from mcwes.twins import make_twin, make_sample_dataset
     C.check_output(a.out, folder=True, what="--out")
-    print(f"synthetic dataset: {make_sample_dataset(a.out, seed=a.seed)}"); return 0
+    if a.dim is not None and a.dim < 16: raise ValueError(f"--dim must be at least 16, got {a.dim}")
+    if a.like is None:
+        if a.annotations or a.videos: raise ValueError("--annotations and --videos need --like (the dataset whose preset they follow)")
+        print(f"synthetic dataset: {make_sample_dataset(a.out, seed=a.seed, dim=a.dim or 1024)}"); return 0
+    out = make_twin(a.like, a.out, knobs=a.knobs, dim=a.dim or 256, seed=a.seed, annotations=a.annotations, videos=a.videos)
+    print(f"twin of {a.like} ({a.knobs} knobs, D = {a.dim or 256}, seed {a.seed}): {out}"); return 0
+
+def _args_baseline(p: argparse.ArgumentParser, preset_name: str) -> None:
+    g = p.add_argument_group("inputs and outputs")
+    g.add_argument("--features", required=True, help="feature folder: {video}.npy files + meta.json")
+    g.add_argument("--annotations", required=True, help="annotation file (any supported layout)")
+    g.add_argument("--stream", default="flow", choices=("flow", "rgb"), help="the stream whose energy is scored (default flow; rgb when there is no flow)")
+    g.add_argument("--subjects", nargs="+", help="hold out only these subjects")
+    g.add_argument("--out", help="write the metrics, thresholds and proposals here (a folder)")
+    add_config_options(p, TRAIN_SECTIONS, ("data.fps", "eval.protocol"), preset_name)
+
+def cmd_baseline(a) -> int:
+    from mcwes.loso import load_dataset
+    from mcwes.energy import energy_loso
+    from mcwes.report import format_metrics
+    cfg = config_from_args(a, TRAIN_SECTIONS)
+    if a.out: C.check_output(a.out, folder=True, what="--out")
+    data = load_dataset(a.features, a.annotations, cfg.override("data.normalize=none"))
+    r = energy_loso({v: data.store.load(v) for v in data.videos["video"]}, data.annotations, data.videos, cfg,
+                    dim=data.store.meta.dim, streams=tuple(data.store.meta.streams), stream=a.stream, subjects=a.subjects)
+    if a.out:
+        out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+        C.atomic_write_json(out / "metrics.json", {**r["metrics"], "thresholds": r["thresholds"], "stream": r["stream"]})
+        C.atomic_write_text(out / "proposals.csv", r["proposals"].to_csv(index=False))
+    print(f"energy baseline (non-learned) on the {r['stream']} stream; threshold theta fixed on each fold's training "
+          f"subjects: {', '.join(f'{s} {t:g}' for s, t in r['thresholds'].items())}")
+    print(format_metrics({"protocol": cfg.eval.protocol, "seeds": [None], "per_seed": {"-": r["metrics"]}}, cfg.name)); return 0
+
+def _args_ablate(p: argparse.ArgumentParser, preset_name: str) -> None:
+    g = p.add_argument_group("the table")
+    g.add_argument("--table", type=int, required=True, choices=(1, 3, 5, 6), help="the paper's table: 1 enhancement, 3 h, 5 loss terms, 6 proposals")
+    g.add_argument("--features", required=True, help="feature folder: {video}.npy files + meta.json")
+    g.add_argument("--annotations", required=True, help="annotation file (any supported layout)")
+    g.add_argument("--out", required=True, help="folder: one run folder per row, and table<N>.md; rerunning resumes")
+    g.add_argument("--seeds", type=int, nargs="+", help="seeds of every row (default: train.seed)")
+    g.add_argument("--subjects", nargs="+", help="hold out only these subjects")
+    g.add_argument("--device", default="auto", help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_config_options(p, TRAIN_SECTIONS, MAIN_FIELDS, preset_name)
+
+def cmd_ablate(a) -> int:
+    from mcwes.ablate import run_ablation
+    cfg = config_from_args(a, TRAIN_SECTIONS); _device(a, cfg); C.check_output(a.out, folder=True, what="--out")
+    run_ablation(a.table, a.features, a.annotations, a.out, cfg, seeds=a.seeds or [cfg.train.seed], device=a.device,
+                 subjects=a.subjects, progress=not a.quiet)
+    print((Path(a.out) / f"table{a.table}.md").read_text(encoding="utf-8")); return 0
 
 def _args_config(p: argparse.ArgumentParser, preset_name: str) -> None:
     src = p.add_mutually_exclusive_group()
@@ -247,7 +303,12 @@ COMMANDS: dict[str, Command] = {
                      "interrupted; no checkpoint was written (train does not resume: run it again)"),
     "spot": Command("spot intervals with a trained checkpoint; writes a proposals CSV", _args_spot, cmd_spot),
     "evaluate": Command("MEGC metrics of a proposals CSV against annotations", _args_evaluate, cmd_evaluate),
-    "synth": Command("generate a synthetic dataset (data_samples/ is `mcwes synth --out data_samples`)", _args_synth, cmd_synth),
+    "synth": Command("generate synthetic features: data_samples/ (`mcwes synth --out data_samples`) or a twin of a real dataset "
+                     "(`--like casme2`)", _args_synth, cmd_synth),
+    "baseline": Command("the non-learned energy baseline, LOSO, its threshold fixed on each fold's training subjects",
+                        _args_baseline, cmd_baseline),
+    "ablate": Command("run one of the paper's ablation tables (1, 3, 5, 6), one resumable LOSO run per row", _args_ablate, cmd_ablate,
+                      "interrupted; finished rows and folds are kept: rerun the same command to resume"),
     "config": Command("print every configuration field with a preset's value and its description", _args_config, cmd_config),
     "extract": Command("face videos -> I3D features (`mcwes extract --help`)", None, _extract,
                        "interrupted; finished videos are kept: rerun the same command to resume"),

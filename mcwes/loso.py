@@ -19,11 +19,12 @@ from .config import (Config, atomic_file, atomic_write_json, atomic_write_text, 
                           config_to_dict, diff_configs, format_diff, load_config, preset, repo_root, sample_dir, save_config)
 from .data import read_annotations, video_table, loso_folds, weak_labels
 from .features import FeatureStore
-from .metrics import evaluate, fps_warning
+from .metrics import evaluate, fps_warning, attention_stats
 from .sampling import normalize_features
 from .spotting import spot_outputs
 from .train import TrainingSet, train_model, predict_video, resolve_device, save_checkpoint, OUTPUT_KEYS
 from .fast import train_folds
+from .energy import energy_loso
 
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'RunError', 'RunWarning', 'LoadedData', 'check_fits', 'annotations_for', 'model_input', 'load_dataset',
@@ -316,6 +317,24 @@ def _record_session(out: Path, data: LoadedData, annotations, cfg: Config, dev, 
     atomic_write_json(p, prov)
 
 # %% ../nbs/31_loso.ipynb #32df12c9
+def _attention(out: Path, seed: int, data: LoadedData, cfg: Config) -> dict:
+    "How the attention of a seed's held-out videos ranks their expressions (`mcwes.metrics.attention_stats`)."
+    outs = load_fold_outputs(out, seed)
+    return attention_stats({v: o["attn"] for v, o in outs.items()}, data.annotations, stride=cfg.data.stride,
+                           snippet_length=cfg.data.snippet_length)
+
+def _energy_baseline(out: Path, data: LoadedData, cfg: Config, subjects) -> dict:
+    "The non-learned energy baseline on the same folds (theta from each fold's training subjects), cached in baseline.json."
+    p, want = out / "baseline.json", sorted(set(subjects) if subjects else set(data.videos["subject"]))
+    if p.exists() and _read_json(p).get("subjects") == want: return _read_json(p)
+    raw = {v: data.store.load(v) for v in data.videos["video"]}                 # the stored streams, not normalised
+    r = energy_loso(raw, data.annotations, data.videos, cfg, dim=data.store.meta.dim, streams=tuple(data.store.meta.streams),
+                    subjects=subjects)
+    res = {**r["metrics"], "thresholds": r["thresholds"], "stream": r["stream"], "subjects": want}
+    atomic_write_json(p, res)
+    return res
+
+# %% ../nbs/31_loso.ipynb #d800c126
 def run_loso(features: str | os.PathLike, annotations: str | os.PathLike, out: str | os.PathLike, cfg: Config, *,
              device: str | torch.device | None = None, seeds: Sequence[int] = (0,), subjects: Sequence[str] | None = None,
              checkpoints: bool = True, progress: bool = True, fold_batched: bool = False) -> dict:
@@ -332,11 +351,12 @@ def run_loso(features: str | os.PathLike, annotations: str | os.PathLike, out: s
         props = pd.concat(_seed_folds(data, folds, sdir, cfg, device=dev, seed=seed, checkpoints=checkpoints,
                                       progress=progress, fold_batched=fold_batched), ignore_index=True)
         _write_csv(props, sdir / "proposals.csv")
-        per_seed[seed] = _evaluate(props, data, cfg, [v for f in folds for v in f.test])
+        per_seed[seed] = _evaluate(props, data, cfg, [v for f in folds for v in f.test]) | _attention(out, seed, data, cfg)
         atomic_write_json(sdir / "metrics.json", per_seed[seed])
         all_props[seed] = props
     metrics = {"protocol": cfg.eval.protocol, "preset": cfg.name, "seeds": list(seeds),
-               "per_seed": {str(s): m for s, m in per_seed.items()}, "summary": summarize_seeds(per_seed)}
+               "per_seed": {str(s): m for s, m in per_seed.items()}, "summary": summarize_seeds(per_seed),
+               "baseline": _energy_baseline(out, data, cfg, subjects)}
     _write_csv(all_props[seeds[0]], out / "proposals.csv")
     atomic_write_json(out / "metrics.json", metrics)
     return metrics

@@ -13,8 +13,8 @@ from .config import PRESETS, preset
 
 # %% auto #0
 __all__ = ['MetricsError', 'MetricsWarning', 'interval_iou', 'me_max_frames', 'kind_from_duration', 'pr_curve',
-           'mean_average_precision', 'fps_warning', 'evaluate', 'random_baseline', 'plot_matches', 'pr_verdict',
-           'plot_pr_curve']
+           'mean_average_precision', 'fps_warning', 'evaluate', 'ranking_auc', 'attention_stats', 'random_baseline',
+           'plot_matches', 'pr_verdict', 'plot_pr_curve']
 
 # %% ../nbs/21_metrics.ipynb #95a96b94
 class MetricsError(ValueError):
@@ -328,6 +328,31 @@ def _swept(P, G, best, iou) -> dict:
     out["notes"] = ("swept_* and f1_me_p use the score threshold that maximises F1 on the evaluated data "
                     "(test-set tuning: optimistic); the other keys use all proposals given.")
     return out
+
+# %% ../nbs/21_metrics.ipynb #abed8380
+def ranking_auc(score, positive) -> float:
+    "P(a positive scores above a negative) with ties counted half (Mann-Whitney); NaN unless both kinds exist."
+    s, p = np.asarray(score, np.float64).ravel(), np.asarray(positive, bool).ravel()
+    if s.shape != p.shape: raise MetricsError(f"ranking_auc: {s.shape[0]} scores but {p.shape[0]} labels")
+    n1, n0 = int(p.sum()), int((~p).sum())
+    if n1 == 0 or n0 == 0: return float("nan")
+    r = pd.Series(s).rank().to_numpy()                                               # average ranks for ties
+    return float((r[p].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+def attention_stats(attention: Mapping[str, np.ndarray], ground_truth: pd.DataFrame, *, stride: int,
+                    snippet_length: int) -> dict[str, float]:
+    "attn_auc, attn_auc_mae, attn_auc_me (medians over videos of the per-video AUC) and attn_range (median 5-95% spread)."
+    from mcwes.synthetic import interval_mask
+    auc, by, rng = [], {k: [] for k in KINDS}, []
+    for v, a in attention.items():
+        a = np.asarray(a, np.float64).ravel(); g = ground_truth[ground_truth["video"] == v]
+        inside = interval_mask(g, len(a), stride, snippet_length)
+        rng.append(float(np.percentile(a, 95) - np.percentile(a, 5))); auc.append(ranking_auc(a, inside))
+        for k in KINDS:
+            m = interval_mask(g, len(a), stride, snippet_length, k)
+            by[k].append(ranking_auc(a[m | ~inside], m[m | ~inside]))
+    med = lambda x: float(np.nanmedian(x)) if np.isfinite(x).any() else float("nan")
+    return {"attn_auc": med(auc), "attn_auc_mae": med(by["MaE"]), "attn_auc_me": med(by["ME"]), "attn_range": med(rng)}
 
 # %% ../nbs/21_metrics.ipynb #775e2321
 def _video_lengths(videos) -> dict[str, int]:

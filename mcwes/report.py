@@ -46,6 +46,8 @@ def metrics_table(metrics: dict, preset_name: str | None = None) -> pd.DataFrame
     seeds = f" ({n} seeds, mean ± std)" if n > 1 else ""
     rows = {f"ours, fixed truncation{seeds}": {c: _cell(per_seed, k) for c, k in _FIXED.items()},
             f"ours, swept threshold (optimistic){seeds}": {c: _cell(per_seed, k) for c, k in _SWEPT.items()}}
+    if metrics.get("baseline"):
+        rows["energy baseline (non-learned; threshold from the training subjects)"] = {c: _cell([metrics["baseline"]], k) for c, k in _FIXED.items()}
     key = PAPER_ROW_FOR.get(preset_name or metrics.get("preset", ""))
     if key:
         label, vals = PAPER_RESULTS[key]
@@ -58,6 +60,11 @@ def format_metrics(metrics: dict, preset_name: str | None = None) -> str:
     t = metrics_table(metrics, preset_name)
     lines = ["| | " + " | ".join(t.columns) + " |", "|---" * (len(t.columns) + 1) + "|"]
     lines += [f"| {i} | " + " | ".join(r) + " |" for i, r in t.iterrows()]
+    per_seed = list(metrics["per_seed"].values())
+    if any("attn_auc" in m for m in per_seed):
+        lines += ["", f"Attention (held-out videos, median over videos): AUC {_cell(per_seed, 'attn_auc')} "
+                  f"(MaE {_cell(per_seed, 'attn_auc_mae')}, ME {_cell(per_seed, 'attn_auc_me')}; 0.5 = chance, below = inverted), "
+                  f"5-95% range {_cell(per_seed, 'attn_range')}."]
     proto = metrics.get("protocol", "megc")
     lines += ["", f"Protocol: {proto} ({'MEGC: a ground truth is found by a proposal of its own kind' if proto == 'megc' else 'type-agnostic (LGSNet)'}), IoU >= 0.5, counts pooled over all folds.",
               "The swept row chooses its threshold on the test data: optimistic. Numbers on other features "
