@@ -14,7 +14,7 @@ from .config import atomic_write_text, preset, shared_dir
 from .data import KINDS, read_annotations, read_frame_counts, subject_of_video
 from .features import FeatureStore
 from .sampling import running_median
-from .synthetic import SyntheticKnobs, SyntheticError, interval_mask, write_synthetic_dataset, _place
+from .synthetic import CASME2_CODES, SyntheticKnobs, SyntheticError, interval_mask, write_synthetic_dataset, _place
 
 # %% auto #0
 __all__ = ['REAL_EVIDENCE', 'REALISM_TARGETS', 'TWIN_KNOBS', 'TWIN_SOURCES', 'CASME2_TIMING', 'TwinError', 'event_z',
@@ -195,7 +195,7 @@ def draw_timing(fit: TimingFit, rng: np.random.Generator, n_subjects: int, video
     else: raise TwinError(f"draw_timing: no label mix with {min_me_videos} ME and {min_no_mae_videos} MaE-free videos in 1000 draws")
     vids, rows, fps = [], [], fit.fps
     for i in range(n):
-        subj = f"s{i // videos_per_subject + 1:02d}"; video = f"{subj[1:]}_{i % videos_per_subject + 1:02d}synthetic"
+        subj = f"s{i // videos_per_subject + 1:02d}"; video = f"{subj[1:]}_{CASME2_CODES[i % videos_per_subject % 9]}synthetic"
         n_frames = int(np.clip(round(np.exp(rng.normal(*fit.frames_log))), *frames)); vids.append((video, subj, n_frames))
         n_mae = (1 + rng.poisson(fit.mae_extra)) * (mix[i] in (0, 1)); n_me = (1 + rng.poisson(fit.me_extra)) * (mix[i] in (1, 2))
         mae = np.clip(np.round(np.exp(rng.normal(*fit.mae_log, size=n_mae))), me_max_frames + 1, round(4 * fps)).astype(int)

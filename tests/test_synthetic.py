@@ -8,8 +8,9 @@ import pytest
 
 from mcwes.config import sample_dir, shared_dir
 from mcwes.features import FeatureStore, n_snippets
-from mcwes.synthetic import (KINDS, SAMPLE_KNOBS, SyntheticError, SyntheticKnobs, dataset_basis, interval_mask, make_sample_dataset,
-                             random_intervals, synthesize_video, write_synthetic_dataset)
+from mcwes.synthetic import (KINDS, SyntheticError, SyntheticKnobs, interval_mask, random_intervals, synthesize_video,
+                             write_synthetic_dataset)
+from mcwes.twins import make_sample_dataset, realism_table, is_realistic
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -64,7 +65,7 @@ def test_sample_shape_is_realistic():
     m, vt = st.meta, st.video_table
     assert (m.fps, m.snippet_length, m.stride, m.dim, m.streams, m.dtype) == (30.0, 8, 8, 1024, ("rgb", "flow"), "float16")
     assert vt is not None and vt.subject.nunique() >= 6 and len(vt) >= 12
-    assert vt.n_frames.between(1000, 3000).all() and 1300 <= vt.n_frames.mean() <= 1900
+    assert vt.n_frames.between(1000, 3000).all()
     checked = st.check()                                               # T matches n_snippets for every video
     assert (checked["T"] == [n_snippets(int(n), 8, 8) for n in vt.n_frames]).all()
     mine = [sd / "README.md", sd / "annotations.csv", *(sd / "features").rglob("*")]
@@ -73,13 +74,12 @@ def test_sample_shape_is_realistic():
     assert list(ann.columns) == ["subject", "video", "onset", "apex", "offset", "kind"]
     dur = ann.offset - ann.onset
     assert dur[ann.kind == "ME"].between(8, 15).all() and dur[ann.kind == "MaE"].between(16, 120).all()
-    assert 2.5 <= (ann.kind == "MaE").sum() / len(vt) <= 3.5 and 0.4 <= (ann.kind == "ME").sum() / len(vt) <= 0.8
     assert ((ann.onset <= ann.apex) & (ann.apex <= ann.offset) & (ann.onset >= 0)).all()
     n = dict(zip(vt.video, vt.n_frames))
     assert (ann.offset <= ann.video.map(n) - 2).all()                  # inside the frames the snippets cover
     kinds = ann.groupby("video").kind.agg(set).reindex(vt.video)
-    assert kinds.isna().sum() >= 1, "no video without any expression"
-    assert (kinds.dropna() == {"ME"}).sum() >= 1, "no ME-only video"
+    assert kinds.map(lambda k: isinstance(k, set) and "ME" in k).sum() >= 3, "fewer than 3 videos with an ME"
+    assert kinds.map(lambda k: not isinstance(k, set) or "MaE" not in k).sum() >= 1, "no video without a MaE"
 
 
 def test_sample_reads_with_the_annotation_reader():
@@ -91,30 +91,18 @@ def test_sample_reads_with_the_annotation_reader():
     assert (ann[["onset", "offset"]].to_numpy() == raw[["onset", "offset"]].to_numpy()).all()
 
 
-def _auc(pos, neg) -> float:
-    pos, neg = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
-    return float((pos > neg).mean() + 0.5 * (pos == neg).mean())
-
-
-def test_sample_signal_is_visible_but_not_trivial():
-    "Projection on the true class directions: clearly above noise inside intervals, yet not separable by raw energy."
+def test_sample_is_made_at_the_realistic_knobs():
+    "The shipped sample is written with the realistic knobs of mcwes.twins, and its MaEs stand out as far as real ones."
+    import json
+    from dataclasses import asdict
+    from mcwes.twins import TWIN_KNOBS
     sd = _need_samples()
-    st, ann, k = FeatureStore(sd / "features"), pd.read_csv(sd / "annotations.csv"), SAMPLE_KNOBS
-    B, D = dataset_basis(0, st.meta.dim, k), st.meta.dim
-    ins, out, raw_in, raw_out = {c: [] for c in KINDS}, {c: [] for c in KINDS}, [], []
-    for v in st.videos:
-        x = np.load(st.path(v)).astype(np.float64)[:, :D]             # RGB (T, D)
-        x = (x - np.median(x, 0)) / k.noise
-        m = {c: interval_mask(ann[ann.video == v], len(x), 8, 8, c) for c in KINDS}
-        bg = ~(m["MaE"] | m["ME"])
-        for c, dirs in zip(KINDS, (B.mae[0], B.me[0])):
-            e = np.linalg.norm(x @ np.concatenate([dirs, B.shared[0]]).T, axis=1)
-            ins[c] += list(e[m[c]]); out[c] += list(e[bg])
-        r = np.linalg.norm(x, axis=1); raw_in += list(r[~bg]); raw_out += list(r[bg])
-    assert _auc(ins["MaE"], out["MaE"]) > 0.75 and _auc(ins["ME"], out["ME"]) > 0.6
-    # the shipped sample is made learnable on 12 training videos (SAMPLE_KNOBS), so raw energy ranks
-    # expression snippets high (AUC ~0.82), but blinks and head turns are as energetic: not separable
-    assert _auc(raw_in, raw_out) < 0.9, "expressions are trivially visible in the raw feature energy"
+    st, ann = FeatureStore(sd / "features"), pd.read_csv(sd / "annotations.csv")
+    knobs = json.loads(st.meta.extractor.split("knobs=", 1)[1])
+    assert knobs == json.loads(json.dumps(asdict(TWIN_KNOBS["realistic"])))
+    rgb = {v: x[:, :st.meta.dim] for v, x in st.load_all().items()}
+    tab = realism_table(rgb, ann, dim=st.meta.dim, stride=8, snippet_length=8, streams=("rgb",))
+    assert 4.0 <= tab.loc["rgb", "mae_peak_z"] <= 7.0, tab.round(2).to_string()   # 8 MEs are too few for a stable median
 
 
 def test_twin_of_real_timing(tmp_path):
