@@ -472,9 +472,9 @@ def _preset(name: str) -> Config:
     if name == "sample":
         return Config(name="sample", note="CAS(ME)^2's method with a short schedule for data_samples/ on CPU: "
                       "NOT the paper's schedule (sampled length 48, 240 iterations, batch 6 with 2 pairs, "
-                      "lr 1e-3, bf16 autocast).",
+                      "lr 1e-3).",
                       data=DataConfig(sampled_length=48),
-                      train=TrainConfig(iterations=240, batch_size=6, n_pairs=2, lr=1e-3, precision="bf16"))
+                      train=TrainConfig(iterations=240, batch_size=6, n_pairs=2, lr=1e-3))
     raise ConfigError(f"unknown preset {name!r}{_suggest(name, PRESETS)}; choose one of {', '.join(PRESETS)}")
 
 def preset(name: str) -> Config:
