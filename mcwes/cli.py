@@ -210,7 +210,7 @@ def _args_synth(p: argparse.ArgumentParser, preset_name: str) -> None:
     p.add_argument("--knobs", default="realistic", choices=("realistic", "easy", "hard"), help="the twin's difficulty (default realistic)")
     p.add_argument("--annotations", help="with --like: the annotation file to take the timing from (default: ../shared's)")
     p.add_argument("--videos", help="with --like: the frame counts (zzy *_duration.csv, LGSNet csv or video,subject,n_frames; default: ../shared's)")
-    p.add_argument("--dim", type=int, help="feature width D per stream (default: 256 for a twin, 1024 for the sample)")
+    p.add_argument("--dim", type=int, help="feature width D per stream (default 256)")
 
 def cmd_synth(a) -> int:
     from mcwes.twins import make_twin, make_sample_dataset
@@ -218,7 +218,7 @@ def cmd_synth(a) -> int:
     if a.dim is not None and a.dim < 16: raise ValueError(f"--dim must be at least 16, got {a.dim}")
     if a.like is None:
         if a.annotations or a.videos: raise ValueError("--annotations and --videos need --like (the dataset whose preset they follow)")
-        print(f"synthetic dataset: {make_sample_dataset(a.out, seed=a.seed, dim=a.dim or 1024)}"); return 0
+        print(f"synthetic dataset: {make_sample_dataset(a.out, seed=a.seed, dim=a.dim or 256)}"); return 0
     out = make_twin(a.like, a.out, knobs=a.knobs, dim=a.dim or 256, seed=a.seed, annotations=a.annotations, videos=a.videos)
     print(f"twin of {a.like} ({a.knobs} knobs, D = {a.dim or 256}, seed {a.seed}): {out}"); return 0
 

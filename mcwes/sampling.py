@@ -36,7 +36,7 @@ def resample_indices(T: int, length: int, rng: np.random.Generator) -> np.ndarra
     return rng.integers(lo, hi).astype(np.int64)                  # (length,) uniform in [lo_i, hi_i)
 
 # %% ../nbs/03_sampling.ipynb #cf35726d
-NORMALIZE_MODES = ("none", "video_median", "running_median")
+NORMALIZE_MODES = ("none", "video_median", "running_median", "running_z")
 
 def running_median(x: np.ndarray, window: int = 31) -> np.ndarray:
     "Median of each channel of `x` (T, C) over a centred window of `window` snippets, edges repeated: (T, C) float64."
@@ -53,7 +53,11 @@ def normalize_features(x: np.ndarray, mode: str = "none", window: int = 31) -> n
     if x.ndim != 2 or len(x) == 0: raise SamplingError(f"normalize_features: expected features (T, C) with T >= 1, got {x.shape}")
     if mode == "none": return x
     base = np.median(x, axis=0, keepdims=True) if mode == "video_median" else running_median(x, window)
-    return (x - base).astype(np.float32)
+    d = x - base                                                                        # (T, C) deviation from the baseline
+    if mode == "running_z":                                     # one robust scale per video: median channel MAD x 1.4826
+        s = 1.4826 * np.median(np.median(np.abs(d), axis=0))
+        d = d / max(s, 1e-8)
+    return d.astype(np.float32)
 
 # %% ../nbs/03_sampling.ipynb #054282fb
 def check_labels(labels: np.ndarray) -> np.ndarray:

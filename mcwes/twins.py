@@ -231,7 +231,7 @@ def _sample_readme(iv: pd.DataFrame, vt: pd.DataFrame, seed: int, k: SyntheticKn
         f"Knobs: `{json.dumps(asdict(k), sort_keys=True)}`", ""])
 
 def make_sample_dataset(out: str | Path = "data_samples", seed: int = 0, *, n_subjects: int = 6, videos_per_subject: int = 2,
-                        frames: tuple[int, int] = (1000, 3000), dim: int = 1024, knobs: SyntheticKnobs | None = None) -> Path:
+                        frames: tuple[int, int] = (1000, 3000), dim: int = 256, knobs: SyntheticKnobs | None = None) -> Path:
     "Write the shipped sample dataset (`mcwes synth --out data_samples --seed 0`) to `out`; returns `out`."
     cfg, k, out = preset("sample"), knobs or TWIN_KNOBS["realistic"], Path(out)
     iv, vt = draw_timing(CASME2_TIMING, np.random.default_rng(np.random.SeedSequence([seed, 1])), n_subjects, videos_per_subject,

@@ -30,7 +30,7 @@ def _numeric(m):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     "A 4-subject synthetic dataset (8 videos, D=128) and one sequential and one fold-batched run of it."
-    from mcwes.synthetic import make_sample_dataset
+    from mcwes.twins import make_sample_dataset
     root = tmp_path_factory.mktemp("loso_batched")
     data = make_sample_dataset(root / "data", n_subjects=4, videos_per_subject=2, frames=(300, 500), dim=128)
     feats, ann = data / "features", data / "annotations.csv"

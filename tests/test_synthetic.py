@@ -63,7 +63,7 @@ def test_sample_shape_is_realistic():
     sd = _need_samples()
     st = FeatureStore(sd / "features")
     m, vt = st.meta, st.video_table
-    assert (m.fps, m.snippet_length, m.stride, m.dim, m.streams, m.dtype) == (30.0, 8, 8, 1024, ("rgb", "flow"), "float16")
+    assert (m.fps, m.snippet_length, m.stride, m.dim, m.streams, m.dtype) == (30.0, 8, 8, 256, ("rgb", "flow"), "float16")
     assert vt is not None and vt.subject.nunique() >= 6 and len(vt) >= 12
     assert vt.n_frames.between(1000, 3000).all()
     checked = st.check()                                               # T matches n_snippets for every video
