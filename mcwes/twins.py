@@ -195,7 +195,7 @@ def draw_timing(fit: TimingFit, rng: np.random.Generator, n_subjects: int, video
     else: raise TwinError(f"draw_timing: no label mix with {min_me_videos} ME and {min_no_mae_videos} MaE-free videos in 1000 draws")
     vids, rows, fps = [], [], fit.fps
     for i in range(n):
-        subj = f"s{i // videos_per_subject + 1:02d}"; video = f"{subj[1:]}_{CASME2_CODES[i % videos_per_subject % 9]}synthetic"
+        subj = f"s{i // videos_per_subject + 1:02d}"; j = i % videos_per_subject; video = f"{subj[1:]}_{CASME2_CODES[j % 9]}synthetic{j // 9 or ''}"
         n_frames = int(np.clip(round(np.exp(rng.normal(*fit.frames_log))), *frames)); vids.append((video, subj, n_frames))
         n_mae = (1 + rng.poisson(fit.mae_extra)) * (mix[i] in (0, 1)); n_me = (1 + rng.poisson(fit.me_extra)) * (mix[i] in (1, 2))
         mae = np.clip(np.round(np.exp(rng.normal(*fit.mae_log, size=n_mae))), me_max_frames + 1, round(4 * fps)).astype(int)
