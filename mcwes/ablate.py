@@ -8,12 +8,14 @@ import json, os, re
 from pathlib import Path
 from typing import Sequence
 import numpy as np, pandas as pd
-from .config import Config, atomic_write_text, check_config
-from .loso import run_loso, load_dataset, RunError
+from .config import Config, atomic_write_text, check_config, diff_configs
+from .loso import run_loso, load_dataset, load_fold_outputs, RunError, _attention
+from .metrics import evaluate
+from .spotting import spot_outputs
 from .energy import energy_loso
 
 # %% auto #0
-__all__ = ['TABLES', 'COLUMNS', 'KEYS', 'row_summary', 'run_ablation', 'directions', 'ablation_markdown']
+__all__ = ['TABLES', 'COLUMNS', 'KEYS', 'row_summary', 'respot_run', 'run_ablation', 'directions', 'ablation_markdown']
 
 # %% ../nbs/35_ablate.ipynb #15603d64
 _TERMS = ("sc", "dc1", "dc2", "dc3", "fc", "sl", "gl")
@@ -70,14 +72,31 @@ def row_summary(metrics: dict) -> dict:
     per = list(metrics["per_seed"].values())
     return {k: [m.get(k) for m in per] for k in (*KEYS, "attn_auc", "f1_mae", "f1_me")}
 
+def respot_run(run: str | os.PathLike, features, annotations, cfg: Config, *, seeds: Sequence[int] = (0,),
+               subjects: Sequence[str] | None = None) -> dict:
+    "`run_loso`-shaped metrics of the saved test outputs of run folder `run`, spotted again with `cfg` (only `spot.*` may differ)."
+    data, per = load_dataset(features, annotations, cfg), {}
+    for seed in seeds:
+        outs = load_fold_outputs(run, seed)
+        props = pd.concat([spot_outputs(o, cfg, v) for v, o in outs.items()], ignore_index=True)
+        gt = data.annotations[data.annotations["video"].isin(set(outs))]
+        per[str(seed)] = evaluate(props, gt, cfg.data.fps, protocol=cfg.eval.protocol, iou=cfg.eval.iou,
+                                  me_max_seconds=cfg.spot.me_max_seconds, videos=list(outs)) | _attention(Path(run), seed, data, cfg)
+    return {"per_seed": per}
+
 def run_ablation(table: int, features, annotations, out, cfg: Config, *, seeds: Sequence[int] = (0,), device=None,
                  subjects: Sequence[str] | None = None, progress: bool = True) -> dict[str, dict]:
     "Run (or resume) every row of paper table `table` on top of `cfg`; {row: row_summary} plus the energy baseline."
     if table not in TABLES: raise RunError(f"--table must be one of {sorted(TABLES)}, got {table}")
-    cfg, out, res = check_config(cfg), Path(out), {}
+    cfg, out, res, trained = check_config(cfg), Path(out), {}, {}
     for name, ov in TABLES[table]["rows"].items():
-        res[name] = row_summary(run_loso(features, annotations, out / _slug(name), cfg.override(*ov), device=device,
+        rc = cfg.override(*ov)
+        base = next((r for r, c in trained.items() if {k.split(".")[0] for k in diff_configs(c, rc)} <= {"spot"}), None)
+        if base is not None:                              # only spotting differs: respot the trained row's outputs
+            res[name] = row_summary(respot_run(out / _slug(base), features, annotations, rc, seeds=seeds, subjects=subjects)); continue
+        res[name] = row_summary(run_loso(features, annotations, out / _slug(name), rc, device=device,
                                          seeds=seeds, subjects=subjects, checkpoints=False, progress=progress))
+        trained[name] = rc
     data = load_dataset(features, annotations, cfg)
     b = energy_loso(data.features, data.annotations, data.videos, cfg, dim=data.store.meta.dim,
                     streams=tuple(cfg.model.streams), subjects=subjects)["metrics"]
