@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
+from .demo import CLASS_COLOURS  # one colour per class across the notebooks
 from .cscm import ShapeError  # the package's one wrong-shape error (a ValueError)
 
 # %% auto #0
@@ -101,7 +102,7 @@ def plot_similarity_maps(maps: dict[str, tuple[torch.Tensor, torch.Tensor]],  # 
     axes = fig.subplots(2, len(maps), sharex=True, squeeze=False)
     for j, (title, (ms, at)) in enumerate(maps.items()):
         ms, at = ms.detach().cpu().numpy(), at.detach().cpu().numpy()
-        axes[0, j].plot(ms[:, 0], label="MaE"); axes[0, j].plot(ms[:, 1], label="ME")
+        axes[0, j].plot(ms[:, 0], color=CLASS_COLOURS["MaE"], label="MaE"); axes[0, j].plot(ms[:, 1], color=CLASS_COLOURS["ME"], label="ME")
         axes[0, j].set_title(title); axes[0, j].set_ylabel("ms")
         axes[1, j].fill_between(np.arange(len(at)), at, step="mid", alpha=.5); axes[1, j].set_ylabel("A (partner)")
         axes[1, j].set_xlabel("snippet")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Sequence
 import torch
 from torch import Tensor
+from .demo import CLASS_COLOURS  # one colour per class across the notebooks
 
 # %% auto #0
 __all__ = ['REFERENCES', 'ALIGNMENTS', 'duration_stats', 'duration_mask', 'plot_duration_mask', 'demo_attention']
@@ -56,10 +57,10 @@ def duration_mask(attn: Tensor, eta: int, omega_l: float, omega_u: float,
 # %% ../nbs/13_duration.ipynb #4b063d5a
 def _draw_gt(ax, gt):
     "Shade ground-truth intervals (start, end[, kind]) given in snippets, one legend entry per kind."
-    colours, seen = {"MaE": "tab:green", "ME": "tab:orange"}, set()
+    colours, seen = CLASS_COLOURS, set()
     for iv in gt or ():
         s, e, kind = (tuple(iv) + ("GT",))[:3]
-        ax.axvspan(s - 0.5, e + 0.5, color=colours.get(kind, "tab:blue"), alpha=0.2, lw=0,
+        ax.axvspan(s - 0.5, e + 0.5, color=colours.get(kind, "tab:green"), alpha=0.2, lw=0,
                    label=None if kind in seen else f"GT {kind}")
         seen.add(kind)
 
@@ -78,9 +79,9 @@ def plot_duration_mask(attn: Tensor, eta: int, omega_l: float, omega_u: float, g
     top, bot = fig.subplots(2, 1, sharex=True)
     _draw_gt(top, gt)
     top.plot(range(T), attn[0].numpy(), color="0.4", lw=1, label="A")
-    top.plot([j + (eta - 1) / 2 for j in range(len(st["Q"]))], st["Q"].numpy(), color="tab:blue", label=f"Q (eta={eta})")
+    top.plot([j + (eta - 1) / 2 for j in range(len(st["Q"]))], st["Q"].numpy(), color="tab:purple", label=f"Q (eta={eta})")
     hole = (m == 0).nonzero().flatten().tolist()
-    top.scatter(hole, attn[0, hole].numpy(), color="tab:red", zorder=3, s=18, label=f"masked ({len(hole)})")
+    top.scatter(hole, attn[0, hole].numpy(), color="k", marker="x", zorder=3, s=18, label=f"masked ({len(hole)})")
     top.set_ylabel("attention"); top.legend(fontsize=8, ncol=5, loc="upper right")
     return _delta_panel(fig, bot, st, m, off, omega_l, omega_u, reference, alignment, title)
 
@@ -89,13 +90,13 @@ def _delta_panel(fig, ax, st, m, off, omega_l, omega_u, reference, alignment, ti
     "Bottom panel of `plot_duration_mask`: Delta_j at its snippet, the band, the masked points."
     d, ref = st["delta"].numpy(), float(st["reference"])
     x = list(range(off, off + len(d)))
-    ax.plot(x, d, color="tab:blue", lw=1, marker=".", ms=3, label="Delta")
+    ax.plot(x, d, color="tab:purple", lw=1, marker=".", ms=3, label="Delta")
     if len(d):
-        ax.axhspan(omega_l * ref, omega_u * ref, color="tab:red", alpha=0.3, lw=0,
+        ax.axhspan(omega_l * ref, omega_u * ref, color="gold", alpha=0.35, lw=0,
                    label=f"band ({omega_l:g}, {omega_u:g}) x ref")
         ax.axhline(ref, color="k", ls="--", lw=1, label=f"reference ({reference}) = {ref:.3g}")
         hit = [i for i, xi in enumerate(x) if m[xi] == 0]
-        ax.scatter([x[i] for i in hit], d[hit], color="tab:red", zorder=3, s=18)
+        ax.scatter([x[i] for i in hit], d[hit], color="k", marker="x", zorder=3, s=18)
     ax.set_ylabel("Delta"); ax.set_xlabel(f"snippet (Delta_j at snippet j{'' if off == 0 else f' + {off}'}, {alignment})")
     ax.legend(fontsize=8, loc="upper right")
     if title: fig.suptitle(title)

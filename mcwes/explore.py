@@ -17,12 +17,13 @@ from .topk import k_from_h, topk_pool, topk_mask
 from .duration import duration_mask, duration_stats
 from .spotting import scoring_tcam, spot_video, video_probabilities
 from .metrics import evaluate, KINDS
+from .demo import CLASS_COLOURS  # one colour per class (MaE, ME, BG) in every explorer and figure
 
 # %% auto #0
-__all__ = ['CLASS_NAMES', 'SPOT_METRIC_KEYS', 'ExploreError', 'video_outputs', 'demo_outputs', 'gt_snippets', 'snippet_regions',
-           'topk_view', 'pick_video', 'load_sample_run', 'TopKExplorer', 'duration_view', 'sample_regions',
-           'mask_counts', 'DurationExplorer', 'spot_config', 'respot', 'spot_metrics', 'SpotExplorer', 'mask_sweep',
-           'plot_mask_sweep']
+__all__ = ['CLASS_NAMES', 'SLIDER_WIDTH', 'LABEL_WIDTH', 'TOPK_CAPTION', 'DURATION_CAPTION', 'SPOT_METRIC_KEYS', 'SPOT_CAPTION',
+           'ExploreError', 'video_outputs', 'demo_outputs', 'gt_snippets', 'snippet_regions', 'topk_view', 'pick_video',
+           'sized', 'caption', 'load_sample_run', 'TopKExplorer', 'duration_view', 'sample_regions', 'mask_counts',
+           'DurationExplorer', 'spot_config', 'respot', 'spot_metrics', 'SpotExplorer', 'mask_sweep', 'plot_mask_sweep']
 
 # %% ../nbs/40_explore.ipynb #1b23a834
 class ExploreError(ValueError):
@@ -125,7 +126,7 @@ def pick_video(outputs: dict, ground_truth: pd.DataFrame) -> str:
 
 def _gt_shapes(spans, xrefs: Sequence[str], to_x=lambda s, e: (s - 0.5, e + 0.5)) -> list[dict]:
     "Shaded rectangles, one per (s, e, kind) span and x axis name in `xrefs` ('x', 'x3', ...)."
-    colours = {"MaE": "#2ca02c", "ME": "#ff7f0e"}
+    colours = CLASS_COLOURS
     return [dict(type="rect", xref=ax, yref=f"y{ax[1:]} domain", x0=to_x(s, e)[0], x1=to_x(s, e)[1], y0=0, y1=1,
                  fillcolor=colours.get(k, "#1f77b4"), opacity=0.18, line_width=0, layer="below")
             for ax in xrefs for s, e, k in spans]
@@ -135,6 +136,18 @@ def _axis(fig, row: int, col: int, which: str = "x") -> str:
     return getattr(fig.get_subplot(row, col), f"{which}axis").plotly_name.replace("axis", "")
 
 # %% ../nbs/40_explore.ipynb #79bb9396
+SLIDER_WIDTH = "360px"   # three controls in a row fit a 1280 px window (the notebook column is about 1100 px)
+LABEL_WIDTH = "110px"    # room for a description such as "M' start m0" without eating the slider
+
+def sized(*controls, width: str = SLIDER_WIDTH):
+    "Give `controls` (sliders, dropdowns) one width and a readable description column; returns them as a list."
+    for w in controls: w.layout.width, w.style.description_width = width, LABEL_WIDTH
+    return list(controls)
+
+def caption(html: str) -> widgets.HTML:
+    "A short caption under an explorer saying what its symbols are."
+    return widgets.HTML(f"<div style='font-size:12px; line-height:1.35; max-width:1080px'>{html}</div>")
+
 class _Explorer:
     "Data, a video dropdown, a figure widget and a timed refresh; subclasses add sliders and views."
     def __init__(self, outputs: dict, ground_truth: pd.DataFrame, cfg: Config, video: str | None = None):
@@ -144,7 +157,7 @@ class _Explorer:
         self.videos = sorted(outputs)
         video = pick_video(outputs, self.gt) if video is None else video
         video_outputs(outputs, video)                                       # checks the name and shapes
-        self.video = widgets.Dropdown(options=self.videos, value=video, description="video")
+        self.video = sized(widgets.Dropdown(options=self.videos, value=video, description="video"))[0]
         self.last_update_s = float("nan")
 
     def _watch(self, *controls):
@@ -173,7 +186,10 @@ def load_sample_run(cfg: Config | None = None, progress: bool = False) -> tuple[
     return outputs, gt[gt["video"].isin(set(outputs))].reset_index(drop=True), cfg
 
 # %% ../nbs/40_explore.ipynb #39b0772e
-_COLOURS = ("#1f77b4", "#ff7f0e", "#7f7f7f")  # MaE, ME, BG
+_COLOURS = tuple(CLASS_COLOURS[c] for c in ("MaE", "ME", "BG"))  # MaE, ME, BG
+TOPK_CAPTION = ("<b>h</b>: the class's ratio; <b>k</b> = max(1, floor(T / h)) snippets are pooled (coloured bars; grey: the rest); "
+                "<b>u</b> (dashed) = the mean of the k largest logits; right: <b>p</b> = softmax(u). "
+                "Shaded: ground truth (MaE blue, ME red). A larger h pools fewer snippets.")
 
 def _topk_figure() -> go.FigureWidget:
     "The h explorer's empty figure: per class c, traces 3c (all logits), 3c+1 (pooled), 3c+2 (u); trace 9 p."
@@ -197,10 +213,12 @@ class TopKExplorer(_Explorer):
         sl = lambda i: widgets.FloatSlider(value=float(cfg.loss.h[i]), min=1.0, max=max(h_max, float(cfg.loss.h[i])), step=0.5,
                                            description=f"h_{CLASS_NAMES[i]}", continuous_update=False)
         self.h_sliders = [sl(i) for i in range(3)]
-        self.tcam = widgets.Dropdown(options=[("S_hat (cas_supp)", "cas_supp"), ("S (cas)", "cas")], description="T-CAM")
+        self.tcam = widgets.Dropdown(options=[("S_hat (cas_supp, L2_dc)", "cas_supp"), ("S (cas, L1_dc)", "cas"),
+                                              ("S * A (scored by spotting)", "product")], description="T-CAM")
+        sized(self.tcam, *self.h_sliders)
         self.fig = _topk_figure()
         self._watch(self.video, self.tcam, *self.h_sliders)
-        self.widget = widgets.VBox([widgets.HBox([self.video, self.tcam]), widgets.HBox(self.h_sliders), self.fig])
+        self.widget = widgets.VBox([widgets.HBox([self.video, self.tcam]), widgets.HBox(self.h_sliders), self.fig, caption(TOPK_CAPTION)])
         self.refresh()
 
 # %% ../nbs/40_explore.ipynb #523507e5
@@ -210,7 +228,8 @@ TopKExplorer.h = property(_h, doc="The h the sliders show, (h_MaE, h_ME, h_BG)."
 def _topk_refresh(self: TopKExplorer, owner=None) -> None:
     "Recompute the top-K view of the current video and write it into the figure."
     v = self.video.value
-    S = video_outputs(self.outputs, v)[self.tcam.value]                    # (T, 3)
+    o = video_outputs(self.outputs, v)
+    S = o["cas"] * o["attn"][:, None] if self.tcam.value == "product" else o[self.tcam.value]   # (T, 3)
     T, view = S.shape[0], topk_view(S, self.h)
     self.view = dict(view, video=v, T=T)
     with self.fig.batch_update():
@@ -265,13 +284,13 @@ def _duration_figure() -> go.FigureWidget:
     f = go.FigureWidget(make_subplots(rows=2, cols=2, column_widths=[0.75, 0.25], shared_xaxes=True, horizontal_spacing=0.08,
                                       specs=[[{}, {"rowspan": 2}], [{}, None]], vertical_spacing=0.08))
     f.add_scatter(name="A", mode="lines", line=dict(color="#666", width=1), row=1, col=1)
-    f.add_scatter(name="Q", mode="lines", line=dict(color="#1f77b4", width=1.5), row=1, col=1)
-    f.add_scatter(name="masked", mode="markers", marker=dict(color="#d62728", size=6), row=1, col=1)
-    f.add_scatter(name="band", mode="lines", fill="toself", fillcolor="rgba(214,39,40,0.25)", line_width=0, row=2, col=1)
+    f.add_scatter(name="Q", mode="lines", line=dict(color="#9467bd", width=1.5), row=1, col=1)
+    f.add_scatter(name="masked", mode="markers", marker=dict(color="black", symbol="x", size=6), row=1, col=1)
+    f.add_scatter(name="band", mode="lines", fill="toself", fillcolor="rgba(255,215,0,0.35)", line_width=0, row=2, col=1)
     f.add_scatter(name="reference", mode="lines", line=dict(color="black", dash="dash", width=1), row=2, col=1)
-    f.add_scatter(name="Delta", mode="lines+markers", marker_size=3, line=dict(color="#1f77b4", width=1), row=2, col=1)
-    f.add_scatter(name="Delta in band", mode="markers", marker=dict(color="#d62728", size=6), showlegend=False, row=2, col=1)
-    f.add_bar(name="removed fraction", marker_color=["#2ca02c", "#ff7f0e", "#7f7f7f"],
+    f.add_scatter(name="Delta", mode="lines+markers", marker_size=3, line=dict(color="#9467bd", width=1), row=2, col=1)
+    f.add_scatter(name="Delta in band", mode="markers", marker=dict(color="black", symbol="x", size=6), showlegend=False, row=2, col=1)
+    f.add_bar(name="removed fraction", marker_color=list(_COLOURS),
               textposition="outside", showlegend=False, row=1, col=2)
     f.update_layout(height=520, margin=dict(l=60, r=20, t=60, b=40), legend=dict(orientation="h", y=-0.1))
     f.update_yaxes(title_text="attention", row=1, col=1); f.update_yaxes(title_text="Delta", row=2, col=1)
@@ -280,6 +299,12 @@ def _duration_figure() -> go.FigureWidget:
     return f
 
 # %% ../nbs/40_explore.ipynb #0257a6b2
+DURATION_CAPTION = ("<b>eta</b>: window length; <b>Q</b> (purple, top): the mean attention of each window of eta snippets; "
+                    "<b>Delta</b> (purple, bottom): |Q_j+1 - Q_j|, the change between neighbouring windows; <b>band</b> (gold): "
+                    "(omega_l, omega_u) x the reference (dashed, the mean Delta); a snippet whose Delta falls inside the band is "
+                    "masked (black crosses). Right: the share of each region's snippets masked over all videos. "
+                    "Shaded: ground truth (MaE blue, ME red).")
+
 class DurationExplorer(_Explorer):
     "Sliders for omega_l, omega_u and eta: Q, Delta, the band and the mask over the ground truth, and counts over all videos."
     def __init__(self, outputs: dict, ground_truth: pd.DataFrame, cfg: Config, video: str | None = None, omega_max: float = 4.0):
@@ -293,7 +318,9 @@ class DurationExplorer(_Explorer):
         self.regions = sample_regions(outputs, self.gt, cfg.data)                 # {video: (T,)}
         self.fig = f = _duration_figure()
         self._watch(self.video, self.omega, self.eta, self.reference, self.alignment)
-        self.widget = widgets.VBox([widgets.HBox([self.video, self.reference, self.alignment]), widgets.HBox([self.omega, self.eta]), f])
+        sized(self.reference, self.alignment, self.omega, self.eta)
+        self.widget = widgets.VBox([widgets.HBox([self.video, self.reference, self.alignment]), widgets.HBox([self.omega, self.eta]), f,
+                                    caption(DURATION_CAPTION)])
         self.refresh()
 
 # %% ../nbs/40_explore.ipynb #326623ee
@@ -358,7 +385,7 @@ def _spot_figure() -> go.FigureWidget:
     "The test-time explorer's empty figure: A (0), scored T-CAM MaE/ME (1-2), spotted MaE/ME (3-4), ground truth MaE/ME (5-6)."
     f = go.FigureWidget(make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06,
                                       specs=[[{"secondary_y": True}], [{}]]))
-    col = {"MaE": "#1f77b4", "ME": "#ff7f0e"}
+    col = CLASS_COLOURS
     f.add_scatter(name="A", mode="lines", line=dict(color="black", width=1), row=1, col=1)
     for k in KINDS: f.add_scatter(name=f"T-CAM {k}", mode="lines", line=dict(color=col[k], width=1), opacity=0.7, row=1, col=1, secondary_y=True)
     for k in KINDS: f.add_scatter(name=f"spotted {k}", mode="lines", line=dict(color=col[k], width=9), row=2, col=1)
@@ -374,6 +401,12 @@ def _spot_figure() -> go.FigureWidget:
 _SPOT_KNOBS = (("m_start", "M' start m0", 1, 30, 1), ("varsigma", "varsigma", 0.0, 1.0, 0.01), ("psi", "psi", 0.0, 1.0, 0.05),
                ("nms_iou", "NMS IoU", 0.0, 1.0, 0.01), ("truncation", "truncation", -1.0, 2.0, 0.05))
 
+SPOT_CAPTION = ("<b>m0</b>: the first of the 15 levels m of multi-top proposals (keep the floor(T / m) highest-attention snippets); "
+                "<b>varsigma</b>: weight of the video score p in the outer-inner score; <b>psi</b>: outer width / proposal length; "
+                "<b>NMS IoU</b>: overlap above which the lower-scored proposal goes; <b>truncation</b>: the lowest score kept; "
+                "<b>T-CAM</b>: what is scored (S * A by default). Top: attention A (black) and the scored T-CAM; bottom: spotted "
+                "intervals above the ground truth, MaE blue, ME red.")
+
 class SpotExplorer(_Explorer):
     "Sliders for M' start, varsigma, psi, NMS IoU and truncation: re-spot, and P/R/F1 on the video and on all videos."
     def __init__(self, outputs: dict, ground_truth: pd.DataFrame, cfg: Config, video: str | None = None, all_videos: bool = True):
@@ -382,7 +415,7 @@ class SpotExplorer(_Explorer):
             v, cls = getattr(cfg.spot, name), widgets.IntSlider if isinstance(step, int) else widgets.FloatSlider
             return cls(value=v, min=min(lo, v), max=max(hi, v), step=step, description=label, continuous_update=False)
         self.knobs = {name: knob(*k) for k in _SPOT_KNOBS for name in [k[0]]}
-        self.knobs["tcam"] = widgets.Dropdown(options=[("S * A", "product"), ("S_hat (SPEC)", "supp"), ("S", "raw")],
+        self.knobs["tcam"] = widgets.Dropdown(options=[("S * A", "product"), ("S_hat (paper, SPEC 8)", "supp"), ("S", "raw")],
                                               value=cfg.spot.tcam, description="T-CAM")          # spot.tcam
         self.all_videos = widgets.Checkbox(value=all_videos, description="re-spot all videos")
         self._scores = {}                                                       # {tcam: {video: p (3,)}}: only the T-CAM knob changes p
@@ -390,7 +423,9 @@ class SpotExplorer(_Explorer):
         self.fig = f = _spot_figure()
         self._watch(self.video, self.all_videos, *self.knobs.values())
         kn = list(self.knobs.values())
-        self.widget = widgets.VBox([widgets.HBox([self.video, self.all_videos] + kn[:1]), widgets.HBox(kn[1:]), f, self.table])
+        sized(*kn); self.all_videos.layout.width = "300px"
+        self.widget = widgets.VBox([widgets.HBox([self.video, kn[-1], self.all_videos]), widgets.HBox(kn[:3]), widgets.HBox(kn[3:5]),
+                                    f, self.table, caption(SPOT_CAPTION)])
         self.refresh()
 
 # %% ../nbs/40_explore.ipynb #a4b90452
@@ -462,7 +497,7 @@ def plot_mask_sweep(sweep: pd.DataFrame, title: str = ""):
     from matplotlib.figure import Figure
     bands = sweep[["omega_l", "omega_u"]].drop_duplicates().to_numpy()
     fig = Figure(figsize=(8, 3.2), layout="constrained"); ax = fig.subplots()
-    w, colours = 0.27, {"MaE": "tab:green", "ME": "tab:orange", "BG": "tab:gray"}
+    w, colours = 0.27, CLASS_COLOURS
     for j, r in enumerate(CLASS_NAMES):
         s = sweep[sweep.region == r]
         ax.bar(np.arange(len(s)) + (j - 1) * w, s.removed_frac, w, color=colours[r], label=f"{r} ({int(s.total.iloc[0])} snippets)")

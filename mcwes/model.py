@@ -97,7 +97,7 @@ def frames_to_snippets(onset: int, offset: int, stride: int, snippet_length: int
     return first, max(first, offset // stride)
 
 # %% ../nbs/11_model.ipynb #fc85f128
-_COLORS = {"MaE": "tab:orange", "ME": "tab:red", "BG": "tab:gray"}
+from .demo import CLASS_COLOURS as _COLORS  # one colour per class across the notebooks
 
 def _gt_spans(gt, stride, snippet_length):
     "(first, last, kind) snippet spans of a ground-truth DataFrame."

@@ -194,7 +194,7 @@ def spot_outputs(out: dict, cfg: Config, video=None) -> pd.DataFrame:
     return spot_video(out["attn"], scoring_tcam(out, cfg.spot.tcam, video), spot=cfg.spot, data=cfg.data, h=cfg.loss.h, video=video)
 
 # %% ../nbs/20_spotting.ipynb #678f526a
-_COLOURS = {"MaE": "tab:blue", "ME": "tab:orange"}
+from .demo import CLASS_COLOURS as _COLOURS  # one colour per class across the notebooks
 
 def _bars(ax, onsets, offsets, colours, labels=None, label: str = "") -> None:
     "One horizontal bar per inclusive frame interval, one row each."

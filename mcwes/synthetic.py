@@ -318,7 +318,8 @@ def write_synthetic_dataset(out: str | Path, intervals: pd.DataFrame, videos: pd
     return out
 
 # %% ../nbs/04_synthetic.ipynb #7db82aa8
-_COLORS = {"MaE": "tab:orange", "ME": "tab:red", "blink": "0.6", "turn": "0.6"}
+from .demo import CLASS_COLOURS
+_COLORS = {"MaE": CLASS_COLOURS["MaE"], "ME": CLASS_COLOURS["ME"], "blink": "0.6", "turn": "0.6"}  # one colour per class
 
 def _energy_curves(x: np.ndarray, s: int, basis: SyntheticBasis | None) -> dict[str, np.ndarray]:
     "Energy of x (T, D) (already centred) per group of directions of stream s, each (T,)."
@@ -347,7 +348,7 @@ def plot_synthetic_video(features: np.ndarray, intervals: pd.DataFrame, *, snipp
             ax.axvspan(r.onset - 0.5, r.offset + 0.5, color=_COLORS.get(r.kind, "0.6"), alpha=0.3, lw=0)
         ax.set_ylabel(f"{('RGB', 'flow')[s]} energy" + (" / noise" if noise else ""))
     axes[0].legend(loc="upper right", fontsize=7, ncol=4)
-    axes[1].set_xlabel("frame (0-based, snippet centre); shaded: MaE orange, ME red, habitual actions grey")
+    axes[1].set_xlabel("frame (0-based, snippet centre); shaded: MaE blue, ME red, habitual actions grey")
     axes[0].set_title(title or "synthetic features beside their ground truth")
     fig.tight_layout()
     return fig

@@ -79,9 +79,10 @@ def topk_mask(cas: Tensor, h: Sequence[float], exclude: Tensor | None = None) ->
 
 # %% ../nbs/12_topk.ipynb #ba79299f
 def plot_topk(cas: Tensor, h: Sequence[float], video: int = 0, exclude: Tensor | None = None,
-              class_names: Sequence[str] = ("MaE", "ME", "BG"), title: str | None = None):
-    "One row per class of video `video` of `cas` (B, T, C) or (T, C): logits, top-k_i picks, u_i."
+              class_names: Sequence[str] = ("MaE", "ME", "BG"), title: str | None = None, gt: Sequence | None = None):
+    "One row per class of video `video` of `cas` (B, T, C) or (T, C): logits, top-k_i picks (class colour), u_i; `gt` (start, end, kind) in snippets shaded."
     from matplotlib.figure import Figure
+    from mcwes.demo import CLASS_COLOURS, shade_spans
     cas = cas.detach().float().cpu()
     if cas.ndim == 2: cas = cas.unsqueeze(0)
     if exclude is not None and exclude.ndim == 1: exclude = exclude.unsqueeze(0)
@@ -92,11 +93,12 @@ def plot_topk(cas: Tensor, h: Sequence[float], video: int = 0, exclude: Tensor |
     fig = Figure(figsize=(9, 1.5 * C + 0.6), layout="constrained")
     axs = fig.subplots(C, 1, sharex=True, squeeze=False)[:, 0]
     for c, ax in enumerate(axs):
-        colours = ["tab:red" if s else "lightgrey" for s in sel[:, c].tolist()]
+        colours = [CLASS_COLOURS.get(names[c], "tab:red") if s else "lightgrey" for s in sel[:, c].tolist()]
+        if gt: shade_spans(ax, gt, alpha=0.12, legend=False)
         ax.bar(range(T), cas[video, :, c].numpy(), color=colours, width=0.85)
         ax.axhline(float(u[c]), ls="--", color="k", lw=1)
         ax.set_ylabel("logit")
-        ax.set_title(f"{names[c]}: h={float(h[c]):g}, k={int(sel[:, c].sum())} (red), u={float(u[c]):.2f} (dashed)",
+        ax.set_title(f"{names[c]}: h={float(h[c]):g}, k={int(sel[:, c].sum())} (coloured), u={float(u[c]):.2f} (dashed)",
                      fontsize=9, loc="left")
     axs[-1].set_xlabel("snippet")
     if title: fig.suptitle(title)
