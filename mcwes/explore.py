@@ -22,8 +22,9 @@ from .demo import CLASS_COLOURS  # one colour per class (MaE, ME, BG) in every e
 # %% auto #0
 __all__ = ['CLASS_NAMES', 'SLIDER_WIDTH', 'LABEL_WIDTH', 'TOPK_CAPTION', 'DURATION_CAPTION', 'SPOT_METRIC_KEYS', 'SPOT_CAPTION',
            'ExploreError', 'video_outputs', 'demo_outputs', 'gt_snippets', 'snippet_regions', 'topk_view', 'pick_video',
-           'sized', 'caption', 'load_sample_run', 'TopKExplorer', 'duration_view', 'sample_regions', 'mask_counts',
-           'DurationExplorer', 'spot_config', 'respot', 'spot_metrics', 'SpotExplorer', 'mask_sweep', 'plot_mask_sweep']
+           'sized', 'row', 'caption', 'load_sample_run', 'TopKExplorer', 'duration_view', 'sample_regions',
+           'mask_counts', 'DurationExplorer', 'spot_config', 'respot', 'spot_metrics', 'SpotExplorer', 'mask_sweep',
+           'plot_mask_sweep']
 
 # %% ../nbs/40_explore.ipynb #1b23a834
 class ExploreError(ValueError):
@@ -136,13 +137,17 @@ def _axis(fig, row: int, col: int, which: str = "x") -> str:
     return getattr(fig.get_subplot(row, col), f"{which}axis").plotly_name.replace("axis", "")
 
 # %% ../nbs/40_explore.ipynb #79bb9396
-SLIDER_WIDTH = "360px"   # three controls in a row fit a 1280 px window (the notebook column is about 1100 px)
+SLIDER_WIDTH = "330px"   # three controls in a row fit the notebook column of a 1280 px window; rows wrap when narrower
 LABEL_WIDTH = "110px"    # room for a description such as "M' start m0" without eating the slider
 
 def sized(*controls, width: str = SLIDER_WIDTH):
     "Give `controls` (sliders, dropdowns) one width and a readable description column; returns them as a list."
     for w in controls: w.layout.width, w.style.description_width = width, LABEL_WIDTH
     return list(controls)
+
+def row(controls) -> widgets.HBox:
+    "A row of controls that wraps onto the next line rather than running off a narrow window."
+    return widgets.HBox(controls, layout=widgets.Layout(flex_flow="row wrap"))
 
 def caption(html: str) -> widgets.HTML:
     "A short caption under an explorer saying what its symbols are."
@@ -218,7 +223,7 @@ class TopKExplorer(_Explorer):
         sized(self.tcam, *self.h_sliders)
         self.fig = _topk_figure()
         self._watch(self.video, self.tcam, *self.h_sliders)
-        self.widget = widgets.VBox([widgets.HBox([self.video, self.tcam]), widgets.HBox(self.h_sliders), self.fig, caption(TOPK_CAPTION)])
+        self.widget = widgets.VBox([row([self.video, self.tcam]), row(self.h_sliders), self.fig, caption(TOPK_CAPTION)])
         self.refresh()
 
 # %% ../nbs/40_explore.ipynb #523507e5
@@ -319,7 +324,7 @@ class DurationExplorer(_Explorer):
         self.fig = f = _duration_figure()
         self._watch(self.video, self.omega, self.eta, self.reference, self.alignment)
         sized(self.reference, self.alignment, self.omega, self.eta)
-        self.widget = widgets.VBox([widgets.HBox([self.video, self.reference, self.alignment]), widgets.HBox([self.omega, self.eta]), f,
+        self.widget = widgets.VBox([row([self.video, self.reference, self.alignment]), row([self.omega, self.eta]), f,
                                     caption(DURATION_CAPTION)])
         self.refresh()
 
@@ -424,7 +429,7 @@ class SpotExplorer(_Explorer):
         self._watch(self.video, self.all_videos, *self.knobs.values())
         kn = list(self.knobs.values())
         sized(*kn); self.all_videos.layout.width = "300px"
-        self.widget = widgets.VBox([widgets.HBox([self.video, kn[-1], self.all_videos]), widgets.HBox(kn[:3]), widgets.HBox(kn[3:5]),
+        self.widget = widgets.VBox([row([self.video, kn[-1], self.all_videos]), row(kn[:3]), row(kn[3:5]),
                                     f, self.table, caption(SPOT_CAPTION)])
         self.refresh()
 

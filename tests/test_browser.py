@@ -1,5 +1,5 @@
 """End-to-end: JupyterLab + headless Chromium (Playwright) run a small explorer notebook, move a slider,
-and check that the plotly figure in the page changes. Needs root (to apt-get Chromium) or /usr/bin/chromium."""
+and check that the plotly figure in the page changes; at 1280 px every slider is on screen and wide enough to set. Needs root (to apt-get Chromium) or /usr/bin/chromium."""
 import json
 import os
 import secrets
@@ -16,6 +16,8 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
+VIEWPORT_WIDTH = 1280                  # the explorers must be readable in a 1280 px window
+MIN_SLIDER_WIDTH = 250                 # px: a slider track narrower than this is hard to set
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
                  "--no-first-run", "--disable-component-update", "--disable-sync"]
 NOTEBOOK_CODE = """import numpy as np
@@ -98,7 +100,7 @@ def test_slider_moves_the_figure_in_a_real_browser(lab, tmp_path):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": VIEWPORT_WIDTH, "height": 1000})
             page.set_default_timeout(60_000)
             page.goto(f"{lab['url']}/lab/tree/explore_demo.ipynb?token={lab['token']}")
             page.wait_for_selector(".jp-Notebook .jp-Cell")
@@ -108,6 +110,7 @@ def test_slider_moves_the_figure_in_a_real_browser(lab, tmp_path):
             page.wait_for_selector(".js-plotly-plot .gtitle", timeout=90_000)
             page.wait_for_function("document.querySelector('.js-plotly-plot .gtitle').textContent.includes('k=(')")
             before = _title(page)
+            boxes = [page.locator(".widget-slider").nth(i).bounding_box() for i in range(page.locator(".widget-slider").count())]
             assert "h=(7, 9, 5) -> k=(17, 13, 24)" in before, before
             shot_before = page.screenshot()
             handle = page.locator(".widget-slider", has_text="h_ME").locator(".noUi-handle").first
@@ -120,6 +123,9 @@ def test_slider_moves_the_figure_in_a_real_browser(lab, tmp_path):
             shot = page.screenshot(full_page=True)
         finally:
             browser.close()
+    assert len(boxes) == 3 and all(b is not None for b in boxes), boxes                 # h_MaE, h_ME, h_BG
+    assert all(b["width"] >= MIN_SLIDER_WIDTH for b in boxes), [b["width"] for b in boxes]
+    assert all(b["x"] + b["width"] <= VIEWPORT_WIDTH for b in boxes), [b["x"] + b["width"] for b in boxes]   # no slider off screen
     assert after != before and "k=(17, " in after and ", 24)" in after, after
     assert names == ["MaE", "ME", "BG"], names                                 # the p panel got its class names
     k_me = int(after.split("k=(")[1].split(",")[1])
