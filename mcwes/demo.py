@@ -56,6 +56,7 @@ class DemoVideo:
     @property
     def T(self) -> int: return len(self.outputs["attn"])
 
+# %% ../nbs/16_demo.ipynb #787579d6
 def showcase_video(gt: pd.DataFrame, videos) -> str:
     "The video of `videos` with both kinds and the most ground-truth rows (first name on ties)."
     g = gt[gt["video"].isin(set(videos))]
@@ -87,6 +88,7 @@ class DemoFold:
         import torch
         return torch.as_tensor(self.data.features[video], dtype=torch.float32)[None]
 
+# %% ../nbs/16_demo.ipynb #75c872df
 def trained_fold(video: str, cfg=None, progress: bool = False) -> DemoFold:
     "The fold of the demo run holding `video` out: trained once (about a minute), then loaded from the cache."
     import torch

@@ -153,6 +153,7 @@ def caption(html: str) -> widgets.HTML:
     "A short caption under an explorer saying what its symbols are."
     return widgets.HTML(f"<div style='font-size:12px; line-height:1.35; max-width:1080px'>{html}</div>")
 
+# %% ../nbs/40_explore.ipynb #d61d7394
 class _Explorer:
     "Data, a video dropdown, a figure widget and a timed refresh; subclasses add sliders and views."
     def __init__(self, outputs: dict, ground_truth: pd.DataFrame, cfg: Config, video: str | None = None):
