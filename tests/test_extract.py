@@ -176,6 +176,7 @@ def test_two_workers_bit_identical_and_resume_after_interrupt(tmp_path, monkeypa
     log = json.loads((tmp_path / "r" / "extract.json").read_text())
     prov = log["videos"]["v0"]["provenance"]
     assert prov["versions"]["torch"] == torch.__version__ and prov["flow"] == "farneback" and "no face crop" in prov["face"]
+    assert "NOT pretrained" in prov["weights"]
     assert json.loads((tmp_path / "r" / "config.json").read_text())["extract"]["max_frames"] == 17
 
 
