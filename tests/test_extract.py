@@ -136,3 +136,115 @@ def test_cli_runs_resumes_and_refuses_other_settings(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("mcwes extract: error: ") and "streams" in err[-1]
     assert extract_main(["--help"]) == 0 and "--tvl1-lambda" in capsys.readouterr().out
+
+
+# ---- issue 15: many videos, workers, resuming, options, landmarks, torch TV-L1 ----------------------------------------
+from mcwes.extract import make_smile_clip
+
+TINY = dict(flow="farneback", size=32, pretrained=False, progress=False, max_frames=17)
+
+
+def _drawn_folder(root: Path, n: int = 3) -> Path:
+    "n drawn clips (numbered PNG frames) under root/s01, each with a blink or a head movement."
+    for k in range(n):
+        (root / "s01" / f"v{k}").mkdir(parents=True)
+        clip = make_smile_clip(20, 48, 4, 8, 12, rng=np.random.default_rng(k), blink=(2, 6) if k % 2 else None,
+                               head=(10, 16, 3.0) if k % 2 == 0 else None)
+        for i, f in enumerate(clip): cv2.imwrite(str(root / "s01" / f"v{k}" / f"{i}.png"), f[..., ::-1])
+    return root / "s01"
+
+
+def test_two_workers_bit_identical_and_resume_after_interrupt(tmp_path, monkeypatch):
+    "--workers 2 (joblib processes) gives exactly the features of one worker; an interrupted run resumes, keeping finished videos."
+    src = _drawn_folder(tmp_path / "in")
+    one = extract_features(src, tmp_path / "w1", **TINY)
+    two = extract_features(src, tmp_path / "w2", workers=2, **TINY)
+    for v in ("v0", "v1", "v2"): np.testing.assert_array_equal(np.load(one / f"{v}.npy"), np.load(two / f"{v}.npy"))
+    import mcwes.extract as X
+    real, calls = X.extract_video, []
+    def flaky(s, *a, **kw):
+        calls.append(s.name)
+        if len(calls) == 2: raise KeyboardInterrupt                         # Ctrl-C during the second video
+        return real(s, *a, **kw)
+    monkeypatch.setattr(X, "extract_video", flaky)
+    with pytest.raises(KeyboardInterrupt): extract_features(src, tmp_path / "r", **TINY)
+    assert (tmp_path / "r" / "v0.npy").is_file() and not (tmp_path / "r" / "v1.npy").exists()
+    calls.clear(); monkeypatch.setattr(X, "extract_video", lambda s, *a, **kw: (calls.append(s.name), real(s, *a, **kw))[1])
+    extract_features(src, tmp_path / "r", **TINY)
+    assert calls == ["v1", "v2"]                                              # v0 was not redone
+    for v in ("v0", "v1", "v2"): np.testing.assert_array_equal(np.load(tmp_path / "r" / f"{v}.npy"), np.load(one / f"{v}.npy"))
+    log = json.loads((tmp_path / "r" / "extract.json").read_text())
+    prov = log["videos"]["v0"]["provenance"]
+    assert prov["versions"]["torch"] == torch.__version__ and prov["flow"] == "farneback" and "no face crop" in prov["face"]
+    assert "NOT pretrained" in prov["weights"]
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["extract"]["max_frames"] == 17
+
+
+def test_cli_options_csv_glob_and_keep_going(tmp_path, capsys):
+    "`mcwes extract` from a CSV and a glob, with and without --head-motion/--eye-mask; a bad video is reported and skipped."
+    src = _drawn_folder(tmp_path / "in", 2)
+    (tmp_path / "in" / "s01" / "bad.avi").write_bytes(b"\x00" * 64)
+    (tmp_path / "list.csv").write_text("path,subject\nin/s01/v0,p1\nin/s01/v1,p2\nin/s01/bad.avi,p3\n")
+    from mcwes.cli import main
+    base = ["--flow", "farneback", "--size", "32", "--max-frames", "17", "--quiet", "--streams", "rgb,flow", "--no-resume"]
+    import mcwes.extract as X
+    orig = X._build_nets
+    X._build_nets = lambda rw, fw, dev, pre, st: orig(rw, fw, dev, False, st)   # random networks: no weights needed
+    try:
+        assert main(["extract", str(tmp_path / "list.csv"), "--out", str(tmp_path / "a"), "--keep-going"] + base) == 0
+        assert main(["extract", str(tmp_path / "in" / "s0*" / "v*"), "--out", str(tmp_path / "b"), "--head-motion", "--eye-mask"] + base) == 0
+        assert main(["extract", str(tmp_path / "list.csv"), "--out", str(tmp_path / "c")] + base) == 1   # no --keep-going: stops
+    finally: X._build_nets = orig
+    assert "bad.avi" in capsys.readouterr().err
+    la, lb = (json.loads((tmp_path / f / "extract.json").read_text()) for f in "ab")
+    assert set(la["videos"]) == {"v0", "v1"} and "bad.avi" in la["failed"]["bad"] and la["videos"]["v1"]["subject"] == "p2"
+    assert lb["settings"]["head_motion"] and lb["settings"]["eye_mask"] and not la["settings"]["head_motion"]
+    a, b = np.load(tmp_path / "a" / "v0.npy"), np.load(tmp_path / "b" / "v0.npy")
+    np.testing.assert_array_equal(a[:, :1024], b[:, :1024])                  # RGB untouched
+    assert np.abs(a[:, 1024:] - b[:, 1024:]).max() > 1e-2 * np.abs(a[:, 1024:]).max()   # the flow stream changed
+    assert "nose region" in json.loads((tmp_path / "b" / "meta.json").read_text())["extractor"]
+
+
+def test_torch_tvl1_backend_in_extract(tmp_path):
+    "flow_backend torch runs the PyTorch TV-L1 inside extraction, batched, close to OpenCV's (same settings otherwise)."
+    src = _drawn_folder(tmp_path / "in", 1)
+    kw = dict(TINY, flow="tvl1", streams=("flow",))
+    t = extract_features(src, tmp_path / "t", flow_backend="torch", **kw)
+    o = extract_features(src, tmp_path / "o", flow_backend="opencv", **kw)
+    lt = json.loads((t / "extract.json").read_text())
+    assert lt["settings"]["flow_backend"] == "torch" and lt["videos"]["v0"]["provenance"]["flow_backend"] == "torch"
+    assert "mcwes.flow.tvl1" in json.loads((t / "meta.json").read_text())["extractor"]
+    ft, fo = np.load(t / "v0.npy"), np.load(o / "v0.npy")
+    assert ft.shape == fo.shape == (2, 1024) and np.abs(ft - fo).max() < 0.05 * np.abs(fo).max()
+
+
+HAS_DLIB = importlib.util.find_spec("dlib") is not None and importlib.util.find_spec("face_recognition_models") is not None
+
+
+@pytest.mark.skipif(not HAS_DLIB, reason="face='landmarks' needs the extra 'face' (dlib-bin, face-recognition-models)")
+def test_landmarks_align_real_face_and_refuse_no_face(tmp_path):
+    "The shared face video aligned by landmarks (eye and nose regions from them); a faceless video fails naming video and frame."
+    (tmp_path / "noise").mkdir()
+    for i in range(10): cv2.imwrite(str(tmp_path / "noise" / f"{i}.png"), np.random.default_rng(i).integers(0, 255, (60, 60, 3), dtype=np.uint8))
+    with pytest.raises(ExtractError, match=r"noise frame 0: no face found"):
+        extract_features(tmp_path / "noise", tmp_path / "o", face="landmarks", **{**TINY, "max_frames": 10})
+    video = shared_dir() / "videos" / "single_face.mp4" if shared_dir() is not None else None
+    if video is None or not video.is_file(): pytest.skip("needs ../shared/videos/single_face.mp4")
+    store = extract_features([video, tmp_path / "noise"], tmp_path / "f", face="landmarks", eye_mask=True, head_motion=True,
+                             keep_going=True, **{**TINY, "size": 64})
+    log = json.loads((store / "extract.json").read_text())
+    rec = log["videos"]["single_face"]
+    assert np.load(store / "single_face.npy").shape == (2, 2048) and "frame 0" in log["failed"]["noise"]
+    (l0, t0, l1, t1), nose = rec["regions"]["eyes"][0], rec["regions"]["nose"]
+    assert 0 <= l0 < l1 <= 64 and t0 < t1 < nose[3] and nose[0] < 32 < nose[2]   # eyes above the nose bottom, nose central
+    assert "dlib" in rec["provenance"]["versions"] and "aligned" in rec["provenance"]["face"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None or not __import__("os").environ.get("MCWES_TEST_RAY"),
+                    reason="starts a local Ray instance (about 40 s here): set MCWES_TEST_RAY=1 (needs the extra 'ray')")
+def test_ray_local_cluster_same_features(tmp_path):
+    "ray_address='local' (a fresh local Ray instance) gives the features of the in-process run."
+    src = _drawn_folder(tmp_path / "in", 2)
+    a = extract_features(src, tmp_path / "a", **TINY)
+    b = extract_features(src, tmp_path / "b", ray_address="local", **TINY)
+    for v in ("v0", "v1"): np.testing.assert_array_equal(np.load(a / f"{v}.npy"), np.load(b / f"{v}.npy"))
