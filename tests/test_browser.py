@@ -61,7 +61,8 @@ def lab(browser_ready, tmp_path_factory):
     _notebook(root / "explore_demo.ipynb")
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(root / ".runtime"), JUPYTERLAB_WORKSPACES_DIR=str(root / ".ws"),
-               OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+               OMP_NUM_THREADS="1", MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join([str(HERE.parent)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))  # this checkout's mcwes
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.open_browser=False", f"--ServerApp.port={port}",
            "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
            f"--ServerApp.root_dir={root}", "--allow-root", "--LabApp.news_url=None",
