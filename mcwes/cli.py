@@ -104,6 +104,7 @@ def _args_loso(p: argparse.ArgumentParser, preset_name: str) -> None:
                    "random streams as the sequential run, but with dropout on the dropout masks differ from a sequential run's")
     add_config_options(p, TRAIN_SECTIONS, MAIN_FIELDS, preset_name)
 
+# %% ../nbs/33_cli.ipynb #8fcf47b9
 def _args_train(p: argparse.ArgumentParser, preset_name: str) -> None:
     _data_args(p)
     g = p.add_argument_group("run")
@@ -124,6 +125,7 @@ def cmd_loso(a) -> int:
     if not a.no_report: print(f"report: {write_report(a.out, seed=seeds[0])}")     # after the numbers: a report error loses nothing
     return 0
 
+# %% ../nbs/33_cli.ipynb #0c5245c5
 def cmd_train(a) -> int:
     from mcwes.loso import load_dataset, RunError
     from mcwes.data import weak_labels
@@ -222,6 +224,7 @@ def cmd_synth(a) -> int:
     out = make_twin(a.like, a.out, knobs=a.knobs, dim=a.dim or 256, seed=a.seed, annotations=a.annotations, videos=a.videos)
     print(f"twin of {a.like} ({a.knobs} knobs, D = {a.dim or 256}, seed {a.seed}): {out}"); return 0
 
+# %% ../nbs/33_cli.ipynb #f629be3c
 def _args_baseline(p: argparse.ArgumentParser, preset_name: str) -> None:
     g = p.add_argument_group("inputs and outputs")
     g.add_argument("--features", required=True, help="feature folder: {video}.npy files + meta.json")
@@ -248,6 +251,7 @@ def cmd_baseline(a) -> int:
           f"subjects: {', '.join(f'{s} {t:g}' for s, t in r['thresholds'].items())}")
     print(format_metrics({"protocol": cfg.eval.protocol, "seeds": [None], "per_seed": {"-": r["metrics"]}}, cfg.name)); return 0
 
+# %% ../nbs/33_cli.ipynb #e37c20e0
 def _args_ablate(p: argparse.ArgumentParser, preset_name: str) -> None:
     g = p.add_argument_group("the table")
     g.add_argument("--table", type=int, required=True, choices=(1, 3, 5, 6), help="the paper's table: 1 enhancement, 3 h, 5 loss terms, 6 proposals")
@@ -267,6 +271,7 @@ def cmd_ablate(a) -> int:
                  subjects=a.subjects, progress=not a.quiet)
     print((Path(a.out) / f"table{a.table}.md").read_text(encoding="utf-8")); return 0
 
+# %% ../nbs/33_cli.ipynb #00f1a2ef
 def _args_config(p: argparse.ArgumentParser, preset_name: str) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", choices=C.PRESETS, help=f"the preset to show: {', '.join(C.PRESETS)} (default casme2)")

@@ -335,6 +335,7 @@ def _duration_params(self: DurationExplorer) -> dict:
     return dict(eta=self.eta.value, omega_l=lo, omega_u=hi, reference=self.reference.value, alignment=self.alignment.value)
 DurationExplorer.params = property(_duration_params, doc="The mask parameters the widgets show.")
 
+# %% ../nbs/40_explore.ipynb #9ba790ca
 def _duration_refresh(self: DurationExplorer, owner=None) -> None:
     "Recompute the mask view of the current video (and the counts over all videos unless only the video changed)."
     v, p = self.video.value, self.params
@@ -413,6 +414,7 @@ SPOT_CAPTION = ("<b>m0</b>: the first of the 15 levels m of multi-top proposals 
                 "<b>T-CAM</b>: what is scored (S * A by default). Top: attention A (black) and the scored T-CAM; bottom: spotted "
                 "intervals above the ground truth, MaE blue, ME red.")
 
+# %% ../nbs/40_explore.ipynb #0480e56a
 class SpotExplorer(_Explorer):
     "Sliders for M' start, varsigma, psi, NMS IoU and truncation: re-spot, and P/R/F1 on the video and on all videos."
     def __init__(self, outputs: dict, ground_truth: pd.DataFrame, cfg: Config, video: str | None = None, all_videos: bool = True):
@@ -476,6 +478,7 @@ def _spot_refresh(self: SpotExplorer, owner=None) -> None:
     rows = {f"video {v}": self.metrics["video"]} | ({f"all {len(self.videos)} videos": self._all} if everything else {})
     self.table.value = _metrics_html(rows) + ("" if everything else "<i>all-video metrics off: tick 're-spot all videos'</i>")
 
+# %% ../nbs/40_explore.ipynb #dc7b725f
 SpotExplorer.knob_values = property(lambda self: {k: w.value for k, w in self.knobs.items()}, doc="The SpotConfig knobs the sliders show.")
 
 def _video_scores(self: SpotExplorer) -> dict:

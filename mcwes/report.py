@@ -71,6 +71,7 @@ def format_metrics(metrics: dict, preset_name: str | None = None) -> str:
               "(synthetic, or our own extraction) are not comparable with the paper's."]
     return "\n".join(lines)
 
+# %% ../nbs/32_report.ipynb #c6c4e945
 def metric_definitions(cfg: Config) -> list[str]:
     "Markdown bullets defining every number of a report, with `cfg`'s values."
     fps, e, t = cfg.data.fps, cfg.eval, cfg.spot.truncation
@@ -152,6 +153,7 @@ def video_f1(proposals: pd.DataFrame, ground_truth: pd.DataFrame, fps: float, vi
                               map_ious=(0.5,), **eval_kw)["f1"]
     return pd.Series(out, dtype=float)
 
+# %% ../nbs/32_report.ipynb #88f7a69f
 def pick_videos(f1: pd.Series) -> dict[str, str]:
     "{'best': video, 'typical': video, 'worst': video} from per-video F1 (fewer when there are fewer videos)."
     if not len(f1): return {}
@@ -182,6 +184,7 @@ class RunReport:
     @property
     def eval_kw(self) -> dict: return dict(protocol=self.cfg.eval.protocol, iou=self.cfg.eval.iou, me_max_seconds=self.cfg.spot.me_max_seconds)
 
+# %% ../nbs/32_report.ipynb #36cee728
 def _fig_save(fig, path: Path) -> str:
     with atomic_file(path, "wb") as f: fig.savefig(f, format="png", dpi=90)
     return path.name
