@@ -119,11 +119,11 @@ def run_proposals(run) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["video", "onset", "offset", "score", "kind"])
 
 def run_matches(proposals: pd.DataFrame, gt: pd.DataFrame) -> pd.DataFrame:
-    "Each ground-truth row with the run's best proposal on it: p_onset, p_offset, p_kind, p_score, iou (0 when none)."
+    "Each ground-truth row with the run's best proposal of its kind on it (as MEGC counts): p_onset, p_offset, p_kind, p_score, iou (0 when none)."
     from mcwes.metrics import interval_iou
     rows = []
     for r in gt.itertuples():
-        p = proposals[proposals["video"] == r.video]
+        p = proposals[(proposals["video"] == r.video) & (proposals["kind"] == r.kind)]      # MEGC: a proposal of its kind
         iou = interval_iou(np.array([[r.onset, r.offset]]), p[["onset", "offset"]].to_numpy())[0] if len(p) else np.zeros(0)
         j = int(np.argmax(iou)) if len(iou) else None
         best = p.iloc[j] if j is not None else None
@@ -133,18 +133,18 @@ def run_matches(proposals: pd.DataFrame, gt: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 # %% ../nbs/16_demo.ipynb #74b936d1
-def plot_spot_example(outputs: dict, match, cfg, *, pad: int = 120, tcam: str | None = None, ax=None):
-    "One ground truth `match` (a `run_matches` row) on a slice of its video: A, the scored T-CAM, the GT span and the proposal."
+def plot_spot_example(outputs: dict, match, cfg, *, pad: int = 120, tcam: str = "raw", ax=None):
+    "One ground truth `match` (a `run_matches` row) on a slice of its video: A, the class's T-CAM (`tcam`: raw S by default), the GT span and the proposal."
     from matplotlib.figure import Figure
     from mcwes.spotting import scoring_tcam
-    d = cfg.data; a = np.asarray(outputs["attn"]); S = scoring_tcam(outputs, tcam or cfg.spot.tcam)
+    d = cfg.data; a = np.asarray(outputs["attn"]); S = scoring_tcam(outputs, tcam)
     x = np.arange(len(a)) * d.stride + (d.snippet_length - 1) / 2                       # (T,) snippet centres, frames
     lo, hi = match.onset - pad, match.offset + pad; keep = (x >= lo) & (x <= hi)
     fig = None
     if ax is None: fig = Figure(figsize=(5, 2.6), layout="constrained"); ax = fig.subplots()
     ax.plot(x[keep], a[keep], "k", lw=1.2, label="attention A")
     tw = ax.twinx(); j = 0 if match.kind == "MaE" else 1
-    tw.plot(x[keep], S[keep, j], color=CLASS_COLOURS[match.kind], lw=1, label=f"scored T-CAM {match.kind}"); tw.set_yticks([])
+    tw.plot(x[keep], S[keep, j], color=CLASS_COLOURS[match.kind], lw=1, label=f"T-CAM {match.kind} ({tcam})"); tw.set_ylabel("class logit", fontsize=7); tw.tick_params(labelsize=7)
     shade_spans(ax, [(match.onset, match.offset, match.kind)], unit="frame", alpha=0.25)
     if pd.notna(match.p_onset) and match.iou > 0:
         ax.plot([match.p_onset, match.p_offset + 1], [-0.06, -0.06], color=CLASS_COLOURS.get(match.p_kind, "k"), lw=5,
