@@ -104,7 +104,7 @@ def plot_similarity_maps(maps: dict[str, tuple[torch.Tensor, torch.Tensor]],  # 
         ms, at = ms.detach().cpu().numpy(), at.detach().cpu().numpy()
         axes[0, j].plot(ms[:, 0], color=CLASS_COLOURS["MaE"], label="MaE"); axes[0, j].plot(ms[:, 1], color=CLASS_COLOURS["ME"], label="ME")
         axes[0, j].set_title(title); axes[0, j].set_ylabel("ms")
-        axes[1, j].fill_between(np.arange(len(at)), at, step="mid", alpha=.5); axes[1, j].set_ylabel("A (partner)")
+        axes[1, j].fill_between(np.arange(len(at)), at, step="mid", color="k", alpha=.35); axes[1, j].set_ylabel("A (partner)")
         axes[1, j].set_xlabel("snippet")
     axes[0, 0].legend(); fig.tight_layout()
     return fig

@@ -118,8 +118,8 @@ def plot_outputs(out: dict, video_index: int = 0, gt=None, *, stride: int | None
     ax_a, ax_s = fig.subplots(2, 1, sharex=True)
     t = np.arange(out["attn"].shape[1])
     two = out["attn_rgb"] is not out["attn_flow"]
-    for key, style in ([("attn_rgb", ":"), ("attn_flow", "--")] if two else []) + [("attn", "-")]:
-        ax_a.plot(t, as_numpy(out[key], video_index), style, lw=1.2, label=key if two or key != "attn" else "attn (one stream)")
+    for key, style, col in ([("attn_rgb", ":", "0.5"), ("attn_flow", "--", "0.3")] if two else []) + [("attn", "-", "k")]:   # attention: black/greys, not a class colour
+        ax_a.plot(t, as_numpy(out[key], video_index), style, color=col, lw=1.2, label=key if two or key != "attn" else "attn (one stream)")
     ax_a.set(ylim=(-0.02, 1.02), ylabel="attention", title=title or "attention and T-CAM")
     cas, supp = as_numpy(out["cas"], video_index), as_numpy(out["cas_supp"], video_index)   # (T, 3)
     for c, name in enumerate(CLASSES):
