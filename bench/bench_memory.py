@@ -22,7 +22,7 @@ def child(kind: str, arg: dict) -> dict:
     from mcwes.train import init_model, train_step
     D = 1024
     if kind == "train":
-        from baseline import BaselineMCWES, baseline_step
+        from eager_reference import BaselineMCWES, baseline_step
         cfg = preset("casme2").override(f"train.precision={arg['precision']}")
         B, T = cfg.train.batch_size, cfg.data.sampled_length
         x = torch.randn(B, T, 2 * D, generator=torch.Generator().manual_seed(0))

@@ -1,7 +1,7 @@
 """Spotting speed: proposals for one 3000-frame CAS(ME)^2 video from its features (model forward included), CPU.
 
 Times, interleaved and repeated (medians reported):
-  baseline   bench/baseline.py's plain fp32 model (nn.Conv1d) in eval mode + mcwes.spotting.spot_outputs
+  baseline   bench/eager_reference.py's plain fp32 model (nn.Conv1d) in eval mode + mcwes.spotting.spot_outputs
   fp32       mcwes.train.predict_video (fp32) + spot_outputs
   bf16       predict_video with precision bf16 + spot_outputs
 and, separately, spot_outputs alone (proposals, scores, NMS from the model outputs), plus the compute
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmd import machine, median, write_section
-from baseline import BaselineMCWES
+from eager_reference import BaselineMCWES
 from mcwes.config import preset
 from mcwes.features import n_snippets
 from mcwes.spotting import spot_outputs

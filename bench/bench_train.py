@@ -1,7 +1,7 @@
 """Training-step speed: mcwes's step (fp32 and bf16 autocast) against the plain fp32 baseline, same process.
 
 Each repetition times, interleaved, one full optimisation step (forward, every loss, backward, Adam) of
-  baseline  bench/baseline.py: nn.Conv1d, torch.topk, loop over pairs, torch.optim.Adam (default, foreach)
+  baseline  bench/eager_reference.py: nn.Conv1d, torch.topk, loop over pairs, torch.optim.Adam (default, foreach)
   fp32      mcwes.train.train_step with precision fp32 and the optimizer of mcwes.train (fused Adam)
   bf16      the same with precision bf16 (autocast)
 on random features at the given shapes, all three models starting from the same weights. Reports medians.
@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmd import machine, median, write_section
-from baseline import BaselineMCWES, baseline_step, check_equivalence
+from eager_reference import BaselineMCWES, baseline_step, check_equivalence
 from mcwes.config import preset
 from mcwes.train import init_model, train_step
 
@@ -80,7 +80,7 @@ def section(results: list[dict], eq: list[dict], mach: str) -> str:
               "(`mcwes.cscm.conv1d_btc`, equal to `nn.Conv1d` in value and gradient) instead of mkldnn's conv1d, whose "
               "backward dominated the profile; Adam runs as one fused kernel (`fused=True` in `mcwes.train`); under "
               "bf16 autocast the products run in bf16 (AVX512-BF16).", "",
-              "Equivalence with the baseline (`python bench/baseline.py`, also in `tests/test_fast.py`; dropout off, D = 16, T = 40):", ""]
+              "Equivalence with the baseline (`python bench/eager_reference.py`, also in `tests/test_fast.py`; dropout off, D = 16, T = 40):", ""]
     for e in eq:
         lines.append(f"- {e['precision']}: largest relative loss-term error {e['max_rel_loss_err']:.1e}, largest relative "
                      f"per-parameter gradient error {e['max_rel_grad_err']:.1e}, cosine of all gradients {e['grad_cosine']:.4f}")

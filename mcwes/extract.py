@@ -723,14 +723,14 @@ def extract_config_from_args(a: argparse.Namespace) -> Config:
 
 # %% ../nbs/51_extract.ipynb #464f3b6b
 def extract_main(argv: list[str] | None = None) -> int:
-    "Entry point of `mcwes extract`; returns the exit code (0 ok, 1 bad input, 2 bad arguments)."
+    "Entry point of `mcwes extract`; returns the exit code (0 ok, 2 bad input or arguments: one message, as every mcwes command)."
     try: a = extract_parser().parse_args(argv)
     except SystemExit as e: return int(e.code or 0)
     try:
         cfg = extract_config_from_args(a)
         extract_features(a.inputs, a.out, cfg, device=a.device, progress=not a.quiet)
-    except (ExtractError, FileNotFoundError, ValueError) as e:
-        print(f"mcwes extract: error: {e}", file=sys.stderr); return 1
+    except (ExtractError, OSError, ValueError) as e:
+        print(f"mcwes extract: error: {e}", file=sys.stderr); return 2
     return 0
 
 # %% ../nbs/51_extract.ipynb #4bc0d76a

@@ -132,7 +132,7 @@ def test_cli_runs_resumes_and_refuses_other_settings(tmp_path, capsys):
     assert extract_main(args) == 0
     assert np.load(tmp_path / "f" / "smile.npy").shape == (len(snippet_starts(25, 8, 8)), 1024)
     assert extract_main(args) == 0                                             # resumes: nothing to do
-    assert extract_main(args[:-2] + ["--streams", "rgb,flow"]) == 1
+    assert extract_main(args[:-2] + ["--streams", "rgb,flow"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("mcwes extract: error: ") and "streams" in err[-1]
     assert extract_main(["--help"]) == 0 and "--tvl1-lambda" in capsys.readouterr().out
@@ -193,7 +193,7 @@ def test_cli_options_csv_glob_and_keep_going(tmp_path, capsys):
     try:
         assert main(["extract", str(tmp_path / "list.csv"), "--out", str(tmp_path / "a"), "--keep-going"] + base) == 0
         assert main(["extract", str(tmp_path / "in" / "s0*" / "v*"), "--out", str(tmp_path / "b"), "--head-motion", "--eye-mask"] + base) == 0
-        assert main(["extract", str(tmp_path / "list.csv"), "--out", str(tmp_path / "c")] + base) == 1   # no --keep-going: stops
+        assert main(["extract", str(tmp_path / "list.csv"), "--out", str(tmp_path / "c")] + base) == 2   # no --keep-going: stops
     finally: X._build_nets = orig
     assert "bad.avi" in capsys.readouterr().err
     la, lb = (json.loads((tmp_path / f / "extract.json").read_text()) for f in "ab")

@@ -29,7 +29,7 @@ def no_dropout(cfg):
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_fast_path_matches_baseline(precision):
-    res = load_bench("baseline").check_equivalence(dim=16, B=6, T=40, precision=precision)
+    res = load_bench("eager_reference").check_equivalence(dim=16, B=6, T=40, precision=precision)
     if precision == "fp32":
         assert res["max_rel_loss_err"] <= 1e-4 and res["max_rel_grad_err"] <= 1e-4
     else:
@@ -38,7 +38,7 @@ def test_fast_path_matches_baseline(precision):
 
 def test_baseline_detects_a_difference():
     "The equivalence check is not vacuous: a perturbed weight in the fast model makes it fail."
-    bl = load_bench("baseline")
+    bl = load_bench("eager_reference")
     cfg = no_dropout(preset("casme2").override("model.attn_hidden=32"))
     fast = init_model(16, cfg, 0, torch.device("cpu")).train()
     base = bl.BaselineMCWES(16, cfg.model).train(); base.load_state_dict(fast.state_dict())
