@@ -235,7 +235,7 @@ def make_sample_dataset(out: str | Path = "data_samples", seed: int = 0, *, n_su
     "Write the shipped sample dataset (`mcwes synth --out data_samples --seed 0`) to `out`; returns `out`."
     cfg, k, out = preset("sample"), knobs or TWIN_KNOBS["realistic"], Path(out)
     iv, vt = draw_timing(CASME2_TIMING, np.random.default_rng(np.random.SeedSequence([seed, 1])), n_subjects, videos_per_subject,
-                         frames=frames, me_max_frames=cfg.me_max_frames, min_me_videos=min(8, n_subjects * videos_per_subject),
+                         frames=frames, me_max_frames=cfg.me_max_frames, min_me_videos=min(8, max(1, n_subjects * videos_per_subject // 3)),
                          min_no_mae_videos=1)
     write_synthetic_dataset(out, iv, vt, dim=dim, snippet_length=cfg.data.snippet_length, stride=cfg.data.stride,
                             fps=cfg.data.fps, dtype="float16", seed=seed, knobs=k)

@@ -149,7 +149,9 @@ def test_extracted_clip_is_accepted_by_spot(tmp_path, capsys):
     sd = sample_dir()
     assert main(["extract", str(sd / "clip" / "smile.avi"), "--out", str(tmp_path / "feat"), "--flow", "dis",
                  "--max-frames", "33", "--quiet"]) == 0
-    assert main(["train", "--features", str(sd / "features"), "--annotations", str(sd / "annotations.csv"),
+    from mcwes.twins import make_sample_dataset                     # I3D width 1024 (data_samples/ is D = 256)
+    d = make_sample_dataset(tmp_path / "d1024", n_subjects=2, videos_per_subject=2, frames=(300, 400), dim=1024)
+    assert main(["train", "--features", str(d / "features"), "--annotations", str(d / "annotations.csv"),
                  "--out", str(tmp_path / "m.pt"), "--preset", "sample", "--train.iterations", "1", "--device", "cpu", "--quiet"]) == 0
     assert main(["spot", "--checkpoint", str(tmp_path / "m.pt"), "--features", str(tmp_path / "feat"),
                  "--out", str(tmp_path / "p.csv"), "--device", "cpu", "--quiet"]) == 0
