@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np, pandas as pd
 from .config import Config, atomic_write_text, check_config, diff_configs
-from .loso import run_loso, load_dataset, load_fold_outputs, RunError, _attention
-from .metrics import evaluate
+from .loso import run_loso, load_dataset, load_fold_outputs, RunError, _attention, _evaluate
 from .spotting import spot_outputs
 from .energy import energy_loso
 
@@ -72,16 +71,13 @@ def row_summary(metrics: dict) -> dict:
     per = list(metrics["per_seed"].values())
     return {k: [m.get(k) for m in per] for k in (*KEYS, "attn_auc", "f1_mae", "f1_me")}
 
-def respot_run(run: str | os.PathLike, features, annotations, cfg: Config, *, seeds: Sequence[int] = (0,),
-               subjects: Sequence[str] | None = None) -> dict:
+def respot_run(run: str | os.PathLike, features, annotations, cfg: Config, *, seeds: Sequence[int] = (0,)) -> dict:
     "`run_loso`-shaped metrics of the saved test outputs of run folder `run`, spotted again with `cfg` (only `spot.*` may differ)."
     data, per = load_dataset(features, annotations, cfg), {}
     for seed in seeds:
         outs = load_fold_outputs(run, seed)
         props = pd.concat([spot_outputs(o, cfg, v) for v, o in outs.items()], ignore_index=True)
-        gt = data.annotations[data.annotations["video"].isin(set(outs))]
-        per[str(seed)] = evaluate(props, gt, cfg.data.fps, protocol=cfg.eval.protocol, iou=cfg.eval.iou,
-                                  me_max_seconds=cfg.spot.me_max_seconds, videos=list(outs)) | _attention(Path(run), seed, data, cfg)
+        per[str(seed)] = _evaluate(props, data, cfg, list(outs)) | _attention(Path(run), seed, data, cfg)
     return {"per_seed": per}
 
 def run_ablation(table: int, features, annotations, out, cfg: Config, *, seeds: Sequence[int] = (0,), device=None,
@@ -93,7 +89,7 @@ def run_ablation(table: int, features, annotations, out, cfg: Config, *, seeds: 
         rc = cfg.override(*ov)
         base = next((r for r, c in trained.items() if {k.split(".")[0] for k in diff_configs(c, rc)} <= {"spot"}), None)
         if base is not None:                              # only spotting differs: respot the trained row's outputs
-            res[name] = row_summary(respot_run(out / _slug(base), features, annotations, rc, seeds=seeds, subjects=subjects)); continue
+            res[name] = row_summary(respot_run(out / _slug(base), features, annotations, rc, seeds=seeds)); continue
         res[name] = row_summary(run_loso(features, annotations, out / _slug(name), rc, device=device,
                                          seeds=seeds, subjects=subjects, checkpoints=False, progress=progress))
         trained[name] = rc

@@ -501,12 +501,12 @@ def override(cfg: Config, *assignments: str, **kw: Any) -> Config:
 Config.override = override
 
 # %% ../nbs/00_config.ipynb #16eccec8
-PAPER_READING = ("data.normalize=none", "train.balance=none", "model.dropout_attn=0.5", "loss.lambda_sl=lambda_gl")
+PAPER_READING = ("data.normalize=none", "train.balance=none", "model.dropout_attn=0.5", "loss.lambda_sl={lambda_gl}")
 PRESETS = ("casme2", "samm_lv", "casme3", "sample", "casme2_paper", "samm_lv_paper", "casme3_paper", "sample_paper")
 
 def paper_reading(cfg: Config) -> Config:
     "`cfg` with the paper's reading of the four learning fixes (`PAPER_READING`): raw features, uniform batches, CO2-Net's attention dropout, lambda_3 = lambda_4."
-    c = cfg.override("data.normalize=none", "train.balance=none", "model.dropout_attn=0.5", f"loss.lambda_sl={cfg.loss.lambda_gl}")
+    c = cfg.override(*(a.format(lambda_gl=cfg.loss.lambda_gl) for a in PAPER_READING))
     return dataclasses.replace(c, name=f"{cfg.name}_paper", note=f"{cfg.note} Here with the paper's reading: no normalisation, "
                                "uniform batches, attention dropout 0.5, lambda_3 = lambda_4.")
 

@@ -4,15 +4,14 @@
 
 # %% ../nbs/36_learning.ipynb #3dece3be
 from __future__ import annotations
-import json, time
+import json
 from pathlib import Path
 from typing import Sequence
 import numpy as np, pandas as pd, torch
-from matplotlib.figure import Figure
 from .config import Config
 from .data import weak_labels
-from .loso import LoadedData
-from .metrics import attention_stats, evaluate
+from .loso import LoadedData, _evaluate
+from .metrics import attention_stats
 from .spotting import spot_outputs
 from .train import TrainingSet, predict_video, train_model
 
@@ -44,8 +43,7 @@ def probe(data: LoadedData, cfg: Config, *, held_out: int = 5, seed: int = 0, de
     outs, st = _scores(res.model, data, cfg, test, device)
     _, st_tr = _scores(res.model, data, cfg, train[::3], device)
     props = pd.concat([spot_outputs(o, cfg, v) for v, o in outs.items()], ignore_index=True)
-    m = evaluate(props, data.annotations[data.annotations["video"].isin(set(test))], cfg.data.fps, protocol=cfg.eval.protocol,
-                 iou=cfg.eval.iou, me_max_seconds=cfg.spot.me_max_seconds, videos=test)
+    m = _evaluate(props, data, cfg, test)
     last = res.history.iloc[-20:].drop(columns="iteration").mean()
     return {**{k: round(float(x), 3) for k, x in st.items()}, "train_auc": round(float(st_tr["attn_auc"]), 3),
             "f1": round(float(m["f1"]), 3), "f1_me": round(float(m["f1_me"]), 3), "n_proposals": len(props),
@@ -65,11 +63,10 @@ def oracle_outputs(gt: pd.DataFrame, n_snippets: int, cfg: Config) -> dict[str, 
 def oracle_spotting(data: LoadedData, cfg: Config, videos: Sequence[str] | None = None) -> dict:
     "MEGC metrics of spotting the ground-truth outputs (`oracle_outputs`) of `videos` (default all)."
     videos = list(data.videos["video"]) if videos is None else list(videos)
-    gt = data.annotations[data.annotations["video"].isin(set(videos))]
+    gt = data.annotations
     props = pd.concat([spot_outputs(oracle_outputs(gt[gt["video"] == v], len(data.features[v]), cfg), cfg, v) for v in videos],
                       ignore_index=True)
-    return evaluate(props, gt, cfg.data.fps, protocol=cfg.eval.protocol, iou=cfg.eval.iou,
-                    me_max_seconds=cfg.spot.me_max_seconds, videos=videos)
+    return _evaluate(props, data, cfg, videos)
 
 # %% ../nbs/36_learning.ipynb #2d9d08ef
 def read_probes(path: str | Path) -> pd.DataFrame:
