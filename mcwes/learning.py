@@ -17,7 +17,7 @@ from .train import TrainingSet, predict_video, train_model
 
 # %% auto #0
 __all__ = ['split_subjects', 'probe', 'oracle_outputs', 'oracle_spotting', 'read_probes', 'probe_table', 'rerun_probe',
-           'attention_logit_gap', 'term_steps', 'loso_summary', 'loso_table']
+           'attention_logit_gap', 'term_steps', 'loso_summary', 'loso_table', 'plot_attention_runs']
 
 # %% ../nbs/36_learning.ipynb #e6e5c4df
 def split_subjects(videos: pd.DataFrame, held_out: int) -> tuple[list[str], list[str]]:
@@ -34,6 +34,7 @@ def _scores(model, data: LoadedData, cfg: Config, videos: Sequence[str], device)
                          snippet_length=cfg.data.snippet_length)
     return outs, st
 
+# %% ../nbs/36_learning.ipynb #3a397a7a
 def probe(data: LoadedData, cfg: Config, *, held_out: int = 5, seed: int = 0, device="cpu") -> dict:
     "Train one model on all but the last `held_out` subjects; attention AUC/range, F1, F1-ME on the held-out videos."
     train, test = split_subjects(data.videos, held_out)
@@ -101,19 +102,25 @@ def attention_logit_gap(model, data: LoadedData, cfg: Config, videos: Sequence[s
             if m.any() and (~m).any(): gaps.append(z[m].mean() - z[~m].mean())
     return float(np.mean(gaps))
 
+# %% ../nbs/36_learning.ipynb #b81e4f20
+def _fixed_batches(data: LoadedData, cfg: Config, videos: Sequence[str], y: np.ndarray, rng, n: int) -> list[tuple]:
+    "`n` training batches (x, y, pairs) of `videos`, drawn once so that every term is stepped on the same data."
+    from mcwes.sampling import make_batch, sample_batch
+    out = []
+    for _ in range(n):
+        idx, pairs = sample_batch(y, cfg.train.batch_size, cfg.train.n_pairs, rng, cfg.train.balance)
+        out.append((*make_batch([data.features[v] for v in videos], y, idx, cfg.data.sampled_length, rng), pairs))
+    return out
+
 # %% ../nbs/36_learning.ipynb #8d2587d4
 def term_steps(model, data: LoadedData, cfg: Config, videos: Sequence[str], *, n_batches: int = 8, seed: int = 1) -> dict[str, float]:
     "Per loss term (weighted as `cfg.loss`): the mean change of `attention_logit_gap` after one fresh Adam step on that term alone."
     import copy
     from mcwes.losses import LOSS_TERMS, compute_losses, loss_weights
-    from mcwes.sampling import make_batch, sample_batch
     y, rng = weak_labels(data.videos.set_index("video").loc[list(videos)].reset_index()), np.random.default_rng(seed)
     on = cfg.override(*[f"loss.use_{t}=true" for t in LOSS_TERMS]).loss; w = loss_weights(on)
     g0, probe_v = attention_logit_gap(model, data, cfg, videos[::2]), list(videos[::2])
-    batches = []
-    for _ in range(n_batches):
-        idx, pairs = sample_batch(y, cfg.train.batch_size, cfg.train.n_pairs, rng, cfg.train.balance)
-        batches.append((*make_batch([data.features[v] for v in videos], y, idx, cfg.data.sampled_length, rng), pairs))
+    batches = _fixed_batches(data, cfg, videos, y, rng, n_batches)
     out = {}
     for t in LOSS_TERMS:
         d = []
@@ -140,6 +147,7 @@ def loso_summary(run: str | Path) -> dict:
     return {"preset": m.get("preset"), "per_seed": per,
             "baseline": {k: round(float(b[k]), 3) for k in ("f1", "f1_mae", "f1_me") if k in b}}
 
+# %% ../nbs/36_learning.ipynb #c416d024
 def loso_table(runs: dict[str, dict]) -> pd.DataFrame:
     "One row per (run, seed) of `loso_summary` results, the energy baseline's F1 beside each, and a mean row per run."
     rows = []
@@ -149,3 +157,22 @@ def loso_table(runs: dict[str, dict]) -> pd.DataFrame:
             df = pd.DataFrame(r["per_seed"].values())
             rows.append({"run": name, "seed": "mean ± sd", **{k: f"{df[k].mean():.3f} ± {df[k].std(ddof=0):.3f}" for k in df}})
     return pd.DataFrame(rows).set_index(["run", "seed"]) if rows else pd.DataFrame()
+
+# %% ../nbs/36_learning.ipynb #039db2e0
+def plot_attention_runs(attention: dict[str, np.ndarray], spans: Sequence[tuple[int, int, str]], *, title: str = ""):
+    "One row per named attention (T,): the curve, the ground-truth `spans` [(s, e, kind)] (snippets) shaded, AUC and 5-95% range."
+    from matplotlib.figure import Figure
+    from mcwes.demo import shade_spans
+    from mcwes.metrics import ranking_auc
+    fig = Figure(figsize=(10, 1.5 * len(attention) + 0.5), layout="constrained")
+    axs = fig.subplots(len(attention), 1, sharex=True, squeeze=False)[:, 0]
+    for n, (ax, (name, a)) in enumerate(zip(axs, attention.items())):
+        a = np.asarray(a, np.float64).ravel(); inside = np.zeros(len(a), bool)
+        for s, e, _ in spans: inside[s:e + 1] = True
+        ax.plot(a, color="k", lw=1); shade_spans(ax, spans, legend=n == 0)
+        ax.set_title(f"{name}: attention AUC {ranking_auc(a, inside):.2f}, 5-95% range {np.ptp(np.percentile(a, [5, 95])):.3f}",
+                     fontsize=9, loc="left")
+        ax.set_ylabel("A")
+    axs[0].legend(loc="upper right", fontsize=8); axs[-1].set_xlabel("snippet")
+    if title: fig.suptitle(title, fontsize=10)
+    return fig

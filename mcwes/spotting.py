@@ -16,8 +16,8 @@ from .features import snippet_to_frames
 
 # %% auto #0
 __all__ = ['SpotError', 'multitop_proposals', 'multithreshold_proposals', 'spot_thresholds', 'video_probabilities',
-           'outer_inner_scores', 'nms', 'snippet_proposals', 'spot_video', 'scoring_tcam', 'spot_outputs',
-           'plot_spotting', 'plot_phi']
+           'outer_inner_scores', 'nms', 'snippet_proposals', 'class_copies', 'spot_video', 'scoring_tcam',
+           'spot_outputs', 'plot_spotting', 'plot_phi']
 
 # %% ../nbs/20_spotting.ipynb #b8213626
 class SpotError(ValueError):
@@ -149,6 +149,17 @@ def snippet_proposals(attn, spot: SpotConfig) -> np.ndarray:
     if spot.proposal == "multithreshold": return multithreshold_proposals(attn, spot_thresholds(spot))
     raise SpotError(f"spot.proposal must be 'multitop' or 'multithreshold', got {spot.proposal!r}")
 
+# %% ../nbs/20_spotting.ipynb #86c76a4e
+def class_copies(props: np.ndarray, phi: np.ndarray, spot: SpotConfig, data: DataConfig):
+    "Frames (onset, offset), kind, class and score of the class copies of `props` (N, 2) that pass truncation and `spot.class_copies`."
+    seg, cls, score = np.repeat(props, 2, axis=0), np.tile([0, 1], len(props)), phi.reshape(-1)  # (2N, ...) MaE, ME, MaE, ...
+    onset, offset = snippet_to_frames(seg[:, 0], seg[:, 1], data.stride, data.snippet_length)
+    kind = kind_from_duration(onset, offset, data.fps, spot.me_max_seconds)           # (2N,) the duration rule
+    ok = score >= spot.truncation                                                     # truncation: drop phi < 0.1
+    if spot.class_copies == "by_duration": ok &= kind == np.asarray(KINDS, dtype=object)[cls]  # scored as the kind it is
+    elif spot.class_copies != "both": raise SpotError(f"spot.class_copies must be 'both' or 'by_duration', got {spot.class_copies!r}")
+    return onset[ok], offset[ok], kind[ok], cls[ok], score[ok]
+
 # %% ../nbs/20_spotting.ipynb #bd06034a
 def spot_video(attn, cas_supp, *, spot: SpotConfig, data: DataConfig, h: Sequence[float], video=None,
                video_score=None) -> pd.DataFrame:
@@ -162,14 +173,10 @@ def spot_video(attn, cas_supp, *, spot: SpotConfig, data: DataConfig, h: Sequenc
     p = video_probabilities(S, h, spot.video_score) if video_score is None else np.asarray(video_score, np.float64)
     phi = outer_inner_scores(props, S, p, varsigma=spot.varsigma, psi=spot.psi, outer_width=spot.outer_width,
                              outer=spot.outer_inner)                                       # (N, 2)
-    seg, cls, score = np.repeat(props, 2, axis=0), np.tile([0, 1], len(props)), phi.reshape(-1)  # (2N, ...)
-    ok = score >= spot.truncation                                                     # truncation: drop phi < 0.1
-    seg, cls, score = seg[ok], cls[ok], score[ok]
-    onset, offset = snippet_to_frames(seg[:, 0], seg[:, 1], data.stride, data.snippet_length)
+    onset, offset, kind, cls, score = class_copies(props, phi, spot, data)             # (n,) each, n <= 2N
     keep = nms(np.stack([onset, offset], 1), score, spot.nms_iou, cls if spot.nms_mode == "per_class" else None)
     out = pd.DataFrame(dict(video=[video] * len(keep), onset=onset[keep], offset=offset[keep], score=score[keep],
-                            kind=kind_from_duration(onset[keep], offset[keep], data.fps, spot.me_max_seconds),
-                            cls=np.array(KINDS, dtype=object)[cls[keep]]))
+                            kind=kind[keep], cls=np.array(KINDS, dtype=object)[cls[keep]]))
     return out.astype({"onset": np.int64, "offset": np.int64, "score": np.float64}) if len(out) else _empty_spots()
 
 # %% ../nbs/20_spotting.ipynb #2d266546
