@@ -26,35 +26,42 @@ def _loss_row(terms: str) -> list[str]:
     on = set(terms.split())
     return [f"loss.use_{t}={'true' if t in on else 'false'}" for t in _TERMS]
 
-TABLES: dict[int, dict] = {   # rows: name -> config overrides; paper: name -> (F1-ME(0.5), F1-ME(1.0), F1-ME(p), R, P, F1), CAS(ME)^2
-    1: {"title": "Table 1: the cross-modal enhancement",
-        "rows": {"concat": ["model.enhance=concat"], "CCM": ["model.enhance=ccm"], "CSCM": ["model.enhance=cscm"]},
-        "paper": {"concat": (0.118, 0.091, 0.034, 0.143, 0.378, 0.207), "CCM": (0.141, 0.092, 0.114, 0.202, 0.283, 0.236),
-                  "CSCM": (0.167, 0.108, 0.169, 0.266, 0.415, 0.324)},
-        "direction": [("CSCM", ">", "CCM"), ("CCM", ">", "concat")]},
-    3: {"title": "Table 3: h of the per-class top-K",
-        "rows": {f"h={h}": [f"loss.h={h}"] for h in ("5,5,5", "7,7,7", "9,9,9", "5,7,5", "7,7,5", "5,9,5", "7,9,5")},
-        "paper": {"h=5,5,5": (0.034, 0.034, 0.027, 0.109, 0.361, 0.168), "h=7,7,7": (0.066, 0.057, 0.029, 0.118, 0.400, 0.182),
-                  "h=9,9,9": (0.034, 0.034, 0.028, 0.112, 0.444, 0.179), "h=5,7,5": (0.116, 0.098, 0.000, 0.148, 0.387, 0.215),
-                  "h=7,7,5": (0.149, 0.095, 0.000, 0.193, 0.309, 0.238), "h=5,9,5": (0.138, 0.111, 0.033, 0.179, 0.379, 0.243),
-                  "h=7,9,5": (0.167, 0.108, 0.169, 0.266, 0.415, 0.324)},
-        "direction": [("h=7,9,5", ">", "h=5,5,5"), ("h=7,9,5", ">", "h=7,7,7"), ("h=7,9,5", ">", "h=9,9,9")]},
-    5: {"title": "Table 5: the loss terms (EXP rows, reconstructed)",
-        "rows": {f"EXP {i}": _loss_row(t) for i, t in _EXP.items()},
-        "paper": {f"EXP {i}": v for i, v in enumerate([
-            (0.034, 0.032, 0.000, 0.048, 0.050, 0.049), (0.103, 0.068, 0.000, 0.087, 0.077, 0.082), (0.015, 0.008, 0.000, 0.053, 0.056, 0.054),
-            (0.034, 0.027, 0.000, 0.064, 0.071, 0.067), (0.133, 0.034, 0.000, 0.070, 0.071, 0.070), (0.015, 0.009, 0.000, 0.053, 0.055, 0.054),
-            (0.034, 0.010, 0.000, 0.073, 0.069, 0.071), (0.069, 0.045, 0.000, 0.090, 0.102, 0.095), (0.149, 0.043, 0.034, 0.081, 0.236, 0.121),
-            (0.113, 0.090, 0.034, 0.199, 0.183, 0.191), (0.100, 0.069, 0.000, 0.067, 0.202, 0.101), (0.091, 0.063, 0.036, 0.157, 0.220, 0.183),
-            (0.069, 0.027, 0.000, 0.053, 0.186, 0.083), (0.121, 0.076, 0.057, 0.154, 0.342, 0.212), (0.069, 0.042, 0.000, 0.076, 0.095, 0.084),
-            (0.167, 0.108, 0.169, 0.266, 0.415, 0.324)], start=1)},
-        "direction": [("EXP 16", ">", f"EXP {i}") for i in range(1, 16)]},
-    6: {"title": "Table 6: the proposals",
-        "rows": {"multi-top": ["spot.proposal=multitop"], "multi-threshold": ["spot.proposal=multithreshold"],
-                 "multi-top, no outer-inner score (not in the paper)": ["spot.proposal=multitop", "spot.outer_inner=false"]},
-        "paper": {"multi-top": (0.167, 0.108, 0.169, 0.266, 0.415, 0.324), "multi-threshold": (0.078, 0.069, 0.028, 0.162, 0.152, 0.157)},
-        "direction": [("multi-top", ">", "multi-threshold"), ("multi-top", ">", "multi-top, no outer-inner score (not in the paper)")]},
-}
+# %% ../nbs/35_ablate.ipynb #4e0034b6
+_TABLE1 = {"title": "Table 1: the cross-modal enhancement",
+           "rows": {"concat": ["model.enhance=concat"], "CCM": ["model.enhance=ccm"], "CSCM": ["model.enhance=cscm"]},
+           "paper": {"concat": (0.118, 0.091, 0.034, 0.143, 0.378, 0.207), "CCM": (0.141, 0.092, 0.114, 0.202, 0.283, 0.236),
+                     "CSCM": (0.167, 0.108, 0.169, 0.266, 0.415, 0.324)},
+           "direction": [("CSCM", ">", "CCM"), ("CCM", ">", "concat")]}
+_TABLE3 = {"title": "Table 3: h of the per-class top-K",
+           "rows": {f"h={h}": [f"loss.h={h}"] for h in ("5,5,5", "7,7,7", "9,9,9", "5,7,5", "7,7,5", "5,9,5", "7,9,5")},
+           "paper": {"h=5,5,5": (0.034, 0.034, 0.027, 0.109, 0.361, 0.168), "h=7,7,7": (0.066, 0.057, 0.029, 0.118, 0.400, 0.182),
+                     "h=9,9,9": (0.034, 0.034, 0.028, 0.112, 0.444, 0.179), "h=5,7,5": (0.116, 0.098, 0.000, 0.148, 0.387, 0.215),
+                     "h=7,7,5": (0.149, 0.095, 0.000, 0.193, 0.309, 0.238), "h=5,9,5": (0.138, 0.111, 0.033, 0.179, 0.379, 0.243),
+                     "h=7,9,5": (0.167, 0.108, 0.169, 0.266, 0.415, 0.324)},
+           "direction": [("h=7,9,5", ">", "h=5,5,5"), ("h=7,9,5", ">", "h=7,7,7"), ("h=7,9,5", ">", "h=9,9,9")]}
+
+# %% ../nbs/35_ablate.ipynb #923db58a
+_PAPER_EXP = [   # the paper's Table 5, EXP 1 to 16
+    (0.034, 0.032, 0.000, 0.048, 0.050, 0.049), (0.103, 0.068, 0.000, 0.087, 0.077, 0.082), (0.015, 0.008, 0.000, 0.053, 0.056, 0.054),
+    (0.034, 0.027, 0.000, 0.064, 0.071, 0.067), (0.133, 0.034, 0.000, 0.070, 0.071, 0.070), (0.015, 0.009, 0.000, 0.053, 0.055, 0.054),
+    (0.034, 0.010, 0.000, 0.073, 0.069, 0.071), (0.069, 0.045, 0.000, 0.090, 0.102, 0.095), (0.149, 0.043, 0.034, 0.081, 0.236, 0.121),
+    (0.113, 0.090, 0.034, 0.199, 0.183, 0.191), (0.100, 0.069, 0.000, 0.067, 0.202, 0.101), (0.091, 0.063, 0.036, 0.157, 0.220, 0.183),
+    (0.069, 0.027, 0.000, 0.053, 0.186, 0.083), (0.121, 0.076, 0.057, 0.154, 0.342, 0.212), (0.069, 0.042, 0.000, 0.076, 0.095, 0.084),
+    (0.167, 0.108, 0.169, 0.266, 0.415, 0.324)]
+_TABLE5 = {"title": "Table 5: the loss terms (EXP rows, reconstructed)",
+           "rows": {f"EXP {i}": _loss_row(t) for i, t in _EXP.items()},
+           "paper": {f"EXP {i}": v for i, v in enumerate(_PAPER_EXP, start=1)},
+           "direction": [("EXP 16", ">", f"EXP {i}") for i in range(1, 16)]}
+
+# %% ../nbs/35_ablate.ipynb #6de614ed
+_TABLE6 = {"title": "Table 6: the proposals",
+           "rows": {"multi-top": ["spot.proposal=multitop"], "multi-threshold": ["spot.proposal=multithreshold"],
+                    "multi-top, no outer-inner score (not in the paper)": ["spot.proposal=multitop", "spot.outer_inner=false"]},
+           "paper": {"multi-top": (0.167, 0.108, 0.169, 0.266, 0.415, 0.324), "multi-threshold": (0.078, 0.069, 0.028, 0.162, 0.152, 0.157)},
+           "direction": [("multi-top", ">", "multi-threshold"), ("multi-top", ">", "multi-top, no outer-inner score (not in the paper)")]}
+
+# rows: name -> config overrides; paper: name -> (F1-ME(0.5), F1-ME(1.0), F1-ME(p), R, P, F1), CAS(ME)^2
+TABLES: dict[int, dict] = {1: _TABLE1, 3: _TABLE3, 5: _TABLE5, 6: _TABLE6}
 COLUMNS = ("F1-ME(0.5)", "F1-ME(1.0)", "F1-ME(p)", "Recall", "Precision", "F1")
 KEYS = ("f1_me_05", "f1_me_10", "f1_me_p", "recall", "precision", "f1")
 
@@ -71,6 +78,7 @@ def row_summary(metrics: dict) -> dict:
     per = list(metrics["per_seed"].values())
     return {k: [m.get(k) for m in per] for k in (*KEYS, "attn_auc", "f1_mae", "f1_me")}
 
+# %% ../nbs/35_ablate.ipynb #fa0f29e2
 def respot_run(run: str | os.PathLike, features, annotations, cfg: Config, *, seeds: Sequence[int] = (0,)) -> dict:
     "`run_loso`-shaped metrics of the saved test outputs of run folder `run`, spotted again with `cfg` (only `spot.*` may differ)."
     data, per = load_dataset(features, annotations, cfg), {}
@@ -80,6 +88,15 @@ def respot_run(run: str | os.PathLike, features, annotations, cfg: Config, *, se
         per[str(seed)] = _evaluate(props, data, cfg, list(outs)) | _attention(Path(run), seed, data, cfg)
     return {"per_seed": per}
 
+# %% ../nbs/35_ablate.ipynb #81a57f8a
+def _baseline_row(features, annotations, cfg: Config, subjects: Sequence[str] | None) -> dict:
+    "The energy baseline's row (one value per metric; no attention, so no AUC), on the same folds as the table's runs."
+    data = load_dataset(features, annotations, cfg)
+    b = energy_loso(data.features, data.annotations, data.videos, cfg, dim=data.store.meta.dim,
+                    streams=tuple(cfg.model.streams), subjects=subjects)["metrics"]
+    return {k: [b.get(k)] for k in (*KEYS, "f1_mae", "f1_me")} | {"attn_auc": [None]}
+
+# %% ../nbs/35_ablate.ipynb #5000e3d8
 def run_ablation(table: int, features, annotations, out, cfg: Config, *, seeds: Sequence[int] = (0,), device=None,
                  subjects: Sequence[str] | None = None, progress: bool = True) -> dict[str, dict]:
     "Run (or resume) every row of paper table `table` on top of `cfg`; {row: row_summary} plus the energy baseline."
@@ -93,10 +110,7 @@ def run_ablation(table: int, features, annotations, out, cfg: Config, *, seeds: 
         res[name] = row_summary(run_loso(features, annotations, out / _slug(name), rc, device=device,
                                          seeds=seeds, subjects=subjects, checkpoints=False, progress=progress))
         trained[name] = rc
-    data = load_dataset(features, annotations, cfg)
-    b = energy_loso(data.features, data.annotations, data.videos, cfg, dim=data.store.meta.dim,
-                    streams=tuple(cfg.model.streams), subjects=subjects)["metrics"]
-    res["energy baseline (non-learned)"] = {k: [b.get(k)] for k in (*KEYS, "f1_mae", "f1_me")} | {"attn_auc": [None]}
+    res["energy baseline (non-learned)"] = _baseline_row(features, annotations, cfg, subjects)
     atomic_write_text(out / f"table{table}.md", ablation_markdown(table, res, cfg, seeds))
     atomic_write_text(out / f"table{table}.json", json.dumps(res, indent=1, default=float) + "\n")
     return res
@@ -111,6 +125,7 @@ def directions(table: int, res: dict[str, dict]) -> list[str]:
         out.append(f"{a} > {b} in F1: {'holds' if fa > fb else 'does not hold'} ({fa:.3f} vs {fb:.3f})")
     return out
 
+# %% ../nbs/35_ablate.ipynb #ecfc8202
 def ablation_markdown(table: int, res: dict[str, dict], cfg: Config, seeds: Sequence[int]) -> str:
     "The written table: ours (mean ± std over seeds) beside the paper's CAS(ME)^2 numbers, and the directions."
     t = TABLES[table]

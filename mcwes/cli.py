@@ -151,12 +151,27 @@ def _args_spot(p: argparse.ArgumentParser, preset_name: str) -> None:
     g.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="change a test-time field of the checkpoint's configuration (spot or eval section), e.g. spot.truncation=0.2")
 
+# %% ../nbs/33_cli.ipynb #95b86df8
+def _spot_videos(model, store, videos: Sequence[str], cfg: C.Config, dim: int) -> "pd.DataFrame":
+    "Proposals (video, onset, offset, score, kind) of a checkpoint's `model` (`dim` channels per stream) on `videos` of `store`."
+    import pandas as pd
+    from mcwes.loso import model_input, RunError
+    from mcwes.spotting import spot_outputs
+    from mcwes.train import predict_video
+    props = []
+    for v in videos:
+        x = model_input(store, v, cfg)                                  # the checkpoint's streams and normalisation
+        if x.shape[1] != dim * len(cfg.model.streams):
+            raise RunError(f"{v}: features have {x.shape[1]} channels, the checkpoint expects {dim * len(cfg.model.streams)}")
+        props.append(spot_outputs(predict_video(model, x), cfg, v))     # fp32 at test time
+    return pd.concat(props, ignore_index=True)[["video", "onset", "offset", "score", "kind"]]
+
+# %% ../nbs/33_cli.ipynb #d3a64897
 def cmd_spot(a) -> int:
     import pandas as pd
     from mcwes.features import FeatureStore
-    from mcwes.loso import check_fits, model_input, RunError
-    from mcwes.spotting import spot_outputs
-    from mcwes.train import load_checkpoint, predict_video
+    from mcwes.loso import check_fits, RunError
+    from mcwes.train import load_checkpoint
     C.check_output(a.out, what="--out")
     model, cfg, info = load_checkpoint(a.checkpoint, device=_device(a))
     cfg = _override(cfg, a.set, ("spot", "eval"))                        # the model is built: only test-time fields may change
@@ -165,13 +180,7 @@ def cmd_spot(a) -> int:
     unknown = sorted(set(videos) - set(store.videos))
     if unknown: raise RunError(f"video(s) not in {a.features}: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
     store.check(pd.DataFrame({"video": videos}))                        # every problem at once: empty, NaN, damaged files
-    props = []
-    for v in videos:
-        x = model_input(store, v, cfg)                                  # the checkpoint's streams and normalisation
-        if x.shape[1] != info["dim"] * len(cfg.model.streams):
-            raise RunError(f"{v}: features have {x.shape[1]} channels, the checkpoint expects {info['dim'] * len(cfg.model.streams)}")
-        props.append(spot_outputs(predict_video(model, x), cfg, v))     # fp32 at test time
-    df = pd.concat(props, ignore_index=True)[["video", "onset", "offset", "score", "kind"]]
+    df = _spot_videos(model, store, videos, cfg, info["dim"])
     C.atomic_write_text(a.out, df.to_csv(index=False)); print(f"{len(df)} proposals on {len(videos)} videos: {a.out}")
     return 0
 
@@ -185,6 +194,7 @@ def _args_evaluate(p: argparse.ArgumentParser, preset_name: str) -> None:
     g.add_argument("--out", help="write the metrics as JSON here")
     add_config_options(p, EVAL_SECTIONS, ("data.fps", "eval.protocol", "eval.iou", "spot.me_max_seconds"), preset_name)
 
+# %% ../nbs/33_cli.ipynb #62e9cbac
 def cmd_evaluate(a) -> int:
     from mcwes.features import FeatureStore
     from mcwes.loso import annotations_for
@@ -234,6 +244,7 @@ def _args_baseline(p: argparse.ArgumentParser, preset_name: str) -> None:
     g.add_argument("--out", help="write the metrics, thresholds and proposals here (a folder)")
     add_config_options(p, TRAIN_SECTIONS, ("data.fps", "eval.protocol"), preset_name)
 
+# %% ../nbs/33_cli.ipynb #0a33bd10
 def cmd_baseline(a) -> int:
     from mcwes.loso import load_dataset
     from mcwes.energy import energy_loso
@@ -301,6 +312,7 @@ def _extract(argv: list[str]) -> int:
     from mcwes.extract import extract_main
     return extract_main(argv)
 
+# %% ../nbs/33_cli.ipynb #872d6fa5
 COMMANDS: dict[str, Command] = {
     "loso": Command("leave-one-subject-out training and evaluation (resumable)", _args_loso, cmd_loso,
                     "interrupted; finished folds are kept: rerun the same command to resume"),

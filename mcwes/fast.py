@@ -75,6 +75,7 @@ def fold_forward(base: MCWES, params: dict, buffers: dict, x: torch.Tensor, prec
         out = vmap(call, randomness="different")(params, buffers, x)
     return {k: v.float() for k, v in out.items()}
 
+# %% ../nbs/34_fast.ipynb #c79ea0d0
 def unstack_into(models: Sequence[MCWES], params: dict) -> list[MCWES]:
     "Copy fold f's slice of the stacked `params` into `models[f]`; returns the models."
     with torch.no_grad():
@@ -102,30 +103,41 @@ def _fold_fc(out: dict, y: torch.Tensor, pairs: Sequence[Sequence[tuple[int, int
     cs_f = cs.new_zeros(Fn).index_add(0, torch.cat([p[:, 2], p[:, 2]]), cs)         # (F,)
     return torch.where(n_s > 0, 1 - cs_f / (2 * n_s.clamp_min(1e-12)), torch.zeros_like(cs_f))
 
+# %% ../nbs/34_fast.ipynb #b1824496
+def _fold_dc3(cas: torch.Tensor, a: torch.Tensor, y: torch.Tensor, cfg: LossConfig) -> torch.Tensor:
+    "L3_dc per fold (F,): MIL on the duration-masked cas (F, B, T, 3), the mask from the attention a (F, B, T); MaE label of y only."
+    Fn, B = cas.shape[:2]
+    flat = lambda t: t.reshape(Fn * B, *t.shape[2:])
+    kw = dict(label_norm=cfg.label_norm, eps=cfg.label_eps)
+    m = duration_mask(flat(a).detach(), cfg.eta, cfg.omega_l, cfg.omega_u, reference=cfg.mask_reference,
+                      alignment=cfg.mask_alignment).to(cas.dtype)                   # (F B, T)
+    y3 = flat(y) * y.new_tensor([1.0, 0.0])
+    if cfg.mask_mode == "multiply": return _per_fold(mil_loss(m[..., None] * flat(cas), y3, cfg.h, True, **kw), Fn)
+    return _per_fold(mil_loss(flat(cas), y3, cfg.h, True, exclude=m == 0, **kw), Fn)
+
+# %% ../nbs/34_fast.ipynb #40f15e53
+def _fold_terms(out: dict, y: torch.Tensor, pairs: Sequence[Sequence[tuple[int, int]]], cfg: LossConfig) -> dict:
+    "Each term of Eq. 22 as a function giving its values per fold (F,), so that only the terms in use are computed."
+    cas = out["cas"]; Fn, B = cas.shape[:2]
+    flat = lambda t: t.reshape(Fn * B, *t.shape[2:])
+    a, ar, af = out["attn"], out["attn_rgb"], out["attn_flow"]                      # (F, B, T) each
+    kw = dict(label_norm=cfg.label_norm, eps=cfg.label_eps)
+    mean_bt = lambda t: t.mean((1, 2))                                              # (F,)
+    p_f = 1 - torch.softmax(cas, dim=-1)[..., 2]                                     # (F, B, T)
+    return {"sc": lambda: 0.5 * mean_bt((ar - af.detach()) ** 2) + 0.5 * mean_bt((ar.detach() - af) ** 2),
+            "dc1": lambda: _per_fold(mil_loss(flat(cas), flat(y), cfg.h, True, **kw), Fn),
+            "dc2": lambda: _per_fold(mil_loss(flat(out["cas_supp"]), flat(y), cfg.h, False, **kw), Fn),
+            "dc3": lambda: _fold_dc3(cas, a, y, cfg), "fc": lambda: _fold_fc(out, y, pairs, cfg),
+            "sl": lambda: (mean_bt(a.abs()) + mean_bt(ar.abs()) + mean_bt(af.abs())) / 3,
+            "gl": lambda: sum(mean_bt((p_f - t).abs()) for t in (a, ar, af)) / 3}
+
 # %% ../nbs/34_fast.ipynb #baa98ee5
 def fold_losses(out: dict, y: torch.Tensor, pairs: Sequence[Sequence[tuple[int, int]]], cfg: LossConfig) -> dict[str, torch.Tensor]:
     "Every term of Eq. 22 and `total`, per fold `(F,)`, from stacked outputs (F, B, ...) and labels (F, B, 2)."
     cas = out["cas"]; Fn, B, T, _ = cas.shape
     if y.shape != (Fn, B, 2): raise ValueError(f"fold_losses: labels must be (F, B, 2) = ({Fn}, {B}, 2), got {tuple(y.shape)}")
     if len(pairs) != Fn: raise ValueError(f"fold_losses: {len(pairs)} pair lists for {Fn} folds")
-    flat = lambda t: t.reshape(Fn * B, *t.shape[2:])
-    a, ar, af = out["attn"], out["attn_rgb"], out["attn_flow"]                      # (F, B, T) each
-    kw = dict(label_norm=cfg.label_norm, eps=cfg.label_eps)
-    mean_bt = lambda t: t.mean((1, 2))                                              # (F,)
-    def dc3():
-        m = duration_mask(flat(a).detach(), cfg.eta, cfg.omega_l, cfg.omega_u, reference=cfg.mask_reference,
-                          alignment=cfg.mask_alignment).to(cas.dtype)               # (F B, T)
-        y3 = flat(y) * y.new_tensor([1.0, 0.0])
-        if cfg.mask_mode == "multiply": return _per_fold(mil_loss(m[..., None] * flat(cas), y3, cfg.h, True, **kw), Fn)
-        return _per_fold(mil_loss(flat(cas), y3, cfg.h, True, exclude=m == 0, **kw), Fn)
-    p_f = 1 - torch.softmax(cas, dim=-1)[..., 2]                                     # (F, B, T)
-    terms = {"sc": lambda: 0.5 * mean_bt((ar - af.detach()) ** 2) + 0.5 * mean_bt((ar.detach() - af) ** 2),
-             "dc1": lambda: _per_fold(mil_loss(flat(cas), flat(y), cfg.h, True, **kw), Fn),
-             "dc2": lambda: _per_fold(mil_loss(flat(out["cas_supp"]), flat(y), cfg.h, False, **kw), Fn),
-             "dc3": dc3, "fc": lambda: _fold_fc(out, y, pairs, cfg),
-             "sl": lambda: (mean_bt(a.abs()) + mean_bt(ar.abs()) + mean_bt(af.abs())) / 3,
-             "gl": lambda: sum(mean_bt((p_f - t).abs()) for t in (a, ar, af)) / 3}
-    res = {k: fn() if getattr(cfg, f"use_{k}") else cas.new_zeros(Fn) for k, fn in terms.items()}
+    res = {k: fn() if getattr(cfg, f"use_{k}") else cas.new_zeros(Fn) for k, fn in _fold_terms(out, y, pairs, cfg).items()}
     w = loss_weights(cfg)
     res["total"] = sum((w[k] * res[k] for k in LOSS_TERMS if getattr(cfg, f"use_{k}")), cas.new_zeros(Fn))
     return res
@@ -148,6 +160,36 @@ def _check_folds(labels: np.ndarray, folds: Sequence[Sequence[int]], fold_ids) -
     if len(ids) != len(folds): raise ValueError(f"train_folds: {len(ids)} fold_ids for {len(folds)} folds")
     return ids
 
+# %% ../nbs/34_fast.ipynb #2564c01d
+def _history_rows(pending: list, ids: Sequence[int]) -> list[dict]:
+    "Rows (fold, iteration, every term) of `pending` = [(iteration, {term: (F,) tensor})], fold f named `ids[f]`."
+    rows = []
+    for i, l in pending:
+        vals = {k: v.cpu().numpy() for k, v in l.items()}
+        rows += [{"fold": ids[f], "iteration": i, **{k: float(v[f]) for k, v in vals.items()}} for f in range(len(ids))]
+    return rows
+
+# %% ../nbs/34_fast.ipynb #5a8e3e61
+def _fit_stacked(base: MCWES, params: dict, buffers: dict, feats: DeviceFeatures, labels: np.ndarray, folds: Sequence,
+                 rngs: Sequence[np.random.Generator], ids: list[int], cfg: Config, *, device: torch.device, seed: int,
+                 progress: bool) -> pd.DataFrame:
+    "Train the stacked `params` for `cfg.train.iterations` steps (fold f's batches from `rngs[f]`); returns the loss history."
+    opt = torch.optim.Adam(params.values(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay, fused=device.type in ("cpu", "cuda"))
+    rows, pending = [], []
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for it in range(cfg.train.iterations):
+            x, y, pairs = fold_batch(feats, labels, folds, rngs, cfg)
+            losses = fold_losses(fold_forward(base, params, buffers, x, cfg.train.precision), y, pairs, cfg.loss)
+            opt.zero_grad(set_to_none=True); losses["total"].sum().backward(); opt.step()
+            pending.append((it, {k: v.detach() for k, v in losses.items()}))
+            if (it + 1) % cfg.train.log_every == 0 or it + 1 == cfg.train.iterations:
+                rows += _history_rows(pending, ids)
+                last = pending[-1][1]["total"].cpu().numpy()                     # (F,) the last logged iteration
+                if progress: print(f"train_folds: iteration {it + 1}/{cfg.train.iterations}, mean total {np.mean(last):.3f}", flush=True)
+                pending = []
+    return pd.DataFrame(rows)
+
 # %% ../nbs/34_fast.ipynb #4cd134c0
 def train_folds(features: Sequence[np.ndarray] | DeviceFeatures, labels: np.ndarray, folds: Sequence[Sequence[int]],
                 cfg: Config, *, device: str | torch.device | None = None, seed: int = 0, fold_ids: Sequence[int] | None = None,
@@ -160,22 +202,8 @@ def train_folds(features: Sequence[np.ndarray] | DeviceFeatures, labels: np.ndar
     streams = [fold_streams(seed, i) for i in ids]
     models = [init_model(dim, cfg, ts, dev).train() for _, ts in streams]
     params, buffers, base = stack_models(models)
-    opt = torch.optim.Adam(params.values(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay, fused=dev.type in ("cpu", "cuda"))
-    rows, pending = [], []
-    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-        torch.manual_seed(seed)
-        for it in range(cfg.train.iterations):
-            x, y, pairs = fold_batch(feats, labels, folds, [r for r, _ in streams], cfg)
-            losses = fold_losses(fold_forward(base, params, buffers, x, cfg.train.precision), y, pairs, cfg.loss)
-            opt.zero_grad(set_to_none=True); losses["total"].sum().backward(); opt.step()
-            pending.append((it, {k: v.detach() for k, v in losses.items()}))
-            if (it + 1) % cfg.train.log_every == 0 or it + 1 == cfg.train.iterations:
-                for i, l in pending:
-                    vals = {k: v.cpu().numpy() for k, v in l.items()}
-                    rows += [{"fold": ids[f], "iteration": i, **{k: float(v[f]) for k, v in vals.items()}} for f in range(len(ids))]
-                if progress: print(f"train_folds: iteration {it + 1}/{cfg.train.iterations}, mean total {np.mean(vals['total']):.3f}", flush=True)
-                pending = []
-    hist = pd.DataFrame(rows)
+    hist = _fit_stacked(base, params, buffers, feats, labels, folds, [r for r, _ in streams], ids, cfg,
+                        device=dev, seed=seed, progress=progress)
     if not np.isfinite(hist["total"]).all(): raise FloatingPointError("train_folds: the loss became NaN or inf; try a lower train.lr or precision fp32")
     return FoldsResult([m.eval() for m in unstack_into(models, params)], hist, time.perf_counter() - t0)
 

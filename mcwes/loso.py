@@ -14,6 +14,13 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+# %% auto #0
+__all__ = ['METRIC_KEYS', 'TRAINING_MODULES', 'RunError', 'RunWarning', 'LoadedData', 'check_fits', 'annotations_for',
+           'model_input', 'load_dataset', 'git_hash', 'run_inputs', 'provenance', 'input_changes', 'finish_fold',
+           'run_fold', 'run_folds_batched', 'summarize_seeds', 'run_loso', 'cache_root', 'cached_sample_run',
+           'load_fold_outputs']
+
+# %% ../nbs/31_loso.ipynb #3b161c10
 import mcwes
 from .config import (Config, atomic_file, atomic_write_json, atomic_write_text, check_config, check_device, check_output,
                           config_to_dict, diff_configs, format_diff, load_config, preset, repo_root, sample_dir, save_config)
@@ -25,12 +32,6 @@ from .spotting import spot_outputs
 from .train import TrainingSet, train_model, predict_video, resolve_device, save_checkpoint, OUTPUT_KEYS
 from .fast import train_folds
 from .energy import energy_loso
-
-# %% auto #0
-__all__ = ['METRIC_KEYS', 'TRAINING_MODULES', 'RunError', 'RunWarning', 'LoadedData', 'check_fits', 'annotations_for',
-           'model_input', 'load_dataset', 'git_hash', 'run_inputs', 'provenance', 'input_changes', 'finish_fold',
-           'run_fold', 'run_folds_batched', 'summarize_seeds', 'run_loso', 'cache_root', 'cached_sample_run',
-           'load_fold_outputs']
 
 # %% ../nbs/31_loso.ipynb #f91d7fde
 class RunError(ValueError):
@@ -47,6 +48,7 @@ class LoadedData:
     videos: pd.DataFrame
     features: dict[str, np.ndarray]
 
+# %% ../nbs/31_loso.ipynb #be8887c4
 def check_fits(store: FeatureStore, cfg: Config) -> None:
     "Raise `RunError` when the preset `cfg` does not fit the features' metadata."
     m, d = store.meta, cfg.data
@@ -71,6 +73,7 @@ def annotations_for(path: str | os.PathLike, cfg: Config) -> pd.DataFrame:
         raise RunError(f"{path}: no annotated interval{why}; a run needs ground truth to learn from and to score against")
     return ann
 
+# %% ../nbs/31_loso.ipynb #a7a6ec71
 def _left_out(store: FeatureStore, videos: pd.DataFrame) -> None:
     "Warn when feature files are left out because no annotation (and no videos.csv) lists them."
     extra = sorted(set(store.videos) - set(videos["video"]))
@@ -83,6 +86,7 @@ def model_input(store: FeatureStore, video: str, cfg: Config) -> np.ndarray:
     "What the model sees of `video`: its `cfg.model.streams` (T, C), with `cfg.data.normalize` applied to the whole video."
     return normalize_features(store.load(video, streams=tuple(cfg.model.streams)), cfg.data.normalize, cfg.data.normalize_window)
 
+# %% ../nbs/31_loso.ipynb #5c594f0b
 def load_dataset(features: str | os.PathLike, annotations: str | os.PathLike, cfg: Config) -> LoadedData:
     "Read and cross-check features and annotations for a run with `cfg`."
     store = FeatureStore(features)                                      # names a missing folder, or a file given instead
@@ -121,6 +125,7 @@ def git_hash() -> str:
         return h.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError): return "unknown"
 
+# %% ../nbs/31_loso.ipynb #1a8ce2a7
 def run_inputs(data: LoadedData, annotations: str | os.PathLike) -> dict:
     "What a run's folds are trained and scored on: annotation intervals (and file checksum), feature metadata, video list."
     ivs = data.annotations[["video", "onset", "apex", "offset", "kind"]].astype(str).values.tolist()
@@ -131,6 +136,7 @@ def run_inputs(data: LoadedData, annotations: str | os.PathLike) -> dict:
             "features": {"folder": str(Path(data.store.folder).resolve()), "meta": data.store.meta.to_dict()},
             "videos": {"count": len(vids), "sha256": _digest(vids), "table": vids}}
 
+# %% ../nbs/31_loso.ipynb #e86a9e52
 def provenance(data: LoadedData, annotations: str | os.PathLike, cfg: Config, device: torch.device, seeds,
                fold_batched: bool = False) -> dict:
     "A JSON-ready record of everything that determines a run's results."
@@ -156,6 +162,7 @@ def _video_changes(to: dict, tn: dict) -> str:
              for w, l in (("added", added), ("removed", removed), ("changed (subject, frames, snippets or labels)", changed)) if l]
     return "; ".join(parts)
 
+# %% ../nbs/31_loso.ipynb #f3bfe997
 def input_changes(old: dict, new: dict) -> list[str]:
     "What differs between two `run_inputs` records (an older record may lack some keys: those are not compared)."
     out, ao, an = [], old.get("annotations", {}), new["annotations"]
@@ -185,6 +192,19 @@ def _fold_proposals(fold_dir: Path) -> pd.DataFrame:
         raise RunError(f"{p}: cannot read this finished fold's proposals ({type(e).__name__}: {e}); "
                        f"delete {fold_dir / 'done.json'} to train the fold again") from None
 
+# %% ../nbs/31_loso.ipynb #46d1e03e
+def _spot_fold(data: LoadedData, fold, model: torch.nn.Module, cfg: Config,
+               device: torch.device) -> tuple[dict, pd.DataFrame]:
+    "The held-out videos' model outputs (keyed 'video/key', each `(T, ...)`) and their pooled proposals."
+    outs, props = {}, []
+    for v in fold.test:
+        o = predict_video(model, data.features[v], device=device)     # fp32: bf16 can move proposals
+        outs.update({f"{v}/{k}": o[k] for k in OUTPUT_KEYS})
+        props.append(spot_outputs(o, cfg, v))
+    props = pd.concat(props, ignore_index=True) if props else pd.DataFrame(columns=["video", "onset", "offset", "score", "kind"])
+    return outs, props
+
+# %% ../nbs/31_loso.ipynb #d08ac9a4
 def finish_fold(data: LoadedData, fold, fold_dir: Path, cfg: Config, model: torch.nn.Module, history: pd.DataFrame,
                 seconds: float, *, device: torch.device, seed: int, checkpoint: bool = True) -> pd.DataFrame:
     "Write a trained fold's history, checkpoint, test outputs `(T, ...)` and proposals, then `done.json`; returns its proposals."
@@ -192,13 +212,8 @@ def finish_fold(data: LoadedData, fold, fold_dir: Path, cfg: Config, model: torc
     _write_csv(history, fold_dir / "history.csv")
     dim = data.features[fold.train[0]].shape[1] // len(cfg.model.streams)
     if checkpoint: save_checkpoint(fold_dir / "checkpoint.pt", model, cfg, dim, subject=fold.subject, seed=seed, train_videos=fold.train)
-    outs, props = {}, []
-    for v in fold.test:
-        o = predict_video(model, data.features[v], device=device)     # fp32: bf16 can move proposals
-        outs.update({f"{v}/{k}": o[k] for k in OUTPUT_KEYS})
-        props.append(spot_outputs(o, cfg, v))
+    outs, props = _spot_fold(data, fold, model, cfg, device)
     _write_npz(fold_dir / "outputs.npz", outs)
-    props = pd.concat(props, ignore_index=True) if props else pd.DataFrame(columns=["video", "onset", "offset", "score", "kind"])
     _write_csv(props, fold_dir / "proposals.csv")
     atomic_write_json(fold_dir / "done.json", {"subject": fold.subject, "seconds": seconds, "test_videos": list(fold.test),
                                                "train_videos": len(fold.train), "iterations": cfg.train.iterations,
@@ -251,6 +266,7 @@ def summarize_seeds(per_seed: dict[int, dict]) -> dict:
     return {k: {"mean": float(np.mean([m[k] for m in per_seed.values()])),
                 "std": float(np.std([m[k] for m in per_seed.values()]))} for k in keys}
 
+# %% ../nbs/31_loso.ipynb #bb374c18
 def _read_json(p: Path) -> dict:
     try: return json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e: raise RunError(f"{p}: cannot read ({type(e).__name__}: {e})") from None
@@ -261,6 +277,7 @@ def _old_inputs(out: Path) -> dict:
         if (out / name).exists(): return _read_json(out / name)
     return {}
 
+# %% ../nbs/31_loso.ipynb #e88c1c2f
 def _claim_run_dir(out: Path, cfg: Config, inputs: dict) -> None:
     "Make `out` this run's folder; a folder holding finished folds of another configuration or other inputs is refused, naming the differences."
     cfg_path, finished = out / "config.json", (out / "metrics.json").exists() or any(out.glob("seed_*/folds/*/done.json"))
@@ -308,6 +325,7 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
         raise RunError(f"seeds must be distinct non-negative integers, at least one; got {seeds}")
     return [int(s) for s in seeds]
 
+# %% ../nbs/31_loso.ipynb #40d54ccb
 def _record_session(out: Path, data: LoadedData, annotations, cfg: Config, dev, seeds, subjects, fold_batched: bool) -> None:
     "Write provenance.json when the run starts; on a resume, append this session to it."
     p, session = out / "provenance.json", {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "git": git_hash(), "device": str(dev),
@@ -338,6 +356,24 @@ def _energy_baseline(out: Path, data: LoadedData, cfg: Config, subjects) -> dict
     atomic_write_json(p, res)
     return res
 
+# %% ../nbs/31_loso.ipynb #dc707daf
+def _run_seed(out: Path, data: LoadedData, folds: Sequence, cfg: Config, seed: int, *, device: torch.device,
+              checkpoints: bool, progress: bool, fold_batched: bool) -> tuple[dict, pd.DataFrame]:
+    "Train (or read back) one seed's folds, write their pooled proposals and metrics; returns (metrics, proposals)."
+    sdir = out / f"seed_{seed}"
+    props = pd.concat(_seed_folds(data, folds, sdir, cfg, device=device, seed=seed, checkpoints=checkpoints,
+                                  progress=progress, fold_batched=fold_batched), ignore_index=True)
+    _write_csv(props, sdir / "proposals.csv")
+    metrics = _evaluate(props, data, cfg, [v for f in folds for v in f.test]) | _attention(out, seed, data, cfg)
+    atomic_write_json(sdir / "metrics.json", metrics)
+    return metrics, props
+
+def _run_metrics(out: Path, data: LoadedData, cfg: Config, seeds: Sequence[int], per_seed: dict, subjects) -> dict:
+    "The run's metrics.json: each seed's metrics, their summary over seeds, and the energy baseline."
+    return {"protocol": cfg.eval.protocol, "preset": cfg.name, "seeds": list(seeds),
+            "per_seed": {str(s): m for s, m in per_seed.items()}, "summary": summarize_seeds(per_seed),
+            "baseline": _energy_baseline(out, data, cfg, subjects)}
+
 # %% ../nbs/31_loso.ipynb #d800c126
 def run_loso(features: str | os.PathLike, annotations: str | os.PathLike, out: str | os.PathLike, cfg: Config, *,
              device: str | torch.device | None = None, seeds: Sequence[int] = (0,), subjects: Sequence[str] | None = None,
@@ -351,16 +387,9 @@ def run_loso(features: str | os.PathLike, annotations: str | os.PathLike, out: s
     _record_session(out, data, annotations, cfg, dev, seeds, subjects, fold_batched)
     per_seed, all_props = {}, {}
     for seed in seeds:
-        sdir = out / f"seed_{seed}"
-        props = pd.concat(_seed_folds(data, folds, sdir, cfg, device=dev, seed=seed, checkpoints=checkpoints,
-                                      progress=progress, fold_batched=fold_batched), ignore_index=True)
-        _write_csv(props, sdir / "proposals.csv")
-        per_seed[seed] = _evaluate(props, data, cfg, [v for f in folds for v in f.test]) | _attention(out, seed, data, cfg)
-        atomic_write_json(sdir / "metrics.json", per_seed[seed])
-        all_props[seed] = props
-    metrics = {"protocol": cfg.eval.protocol, "preset": cfg.name, "seeds": list(seeds),
-               "per_seed": {str(s): m for s, m in per_seed.items()}, "summary": summarize_seeds(per_seed),
-               "baseline": _energy_baseline(out, data, cfg, subjects)}
+        per_seed[seed], all_props[seed] = _run_seed(out, data, folds, cfg, seed, device=dev, checkpoints=checkpoints,
+                                                    progress=progress, fold_batched=fold_batched)
+    metrics = _run_metrics(out, data, cfg, seeds, per_seed, subjects)
     _write_csv(all_props[seeds[0]], out / "proposals.csv")
     atomic_write_json(out / "metrics.json", metrics)
     return metrics
@@ -382,6 +411,7 @@ def _sample_key(cfg: Config, features: Path, annotations: Path) -> str:
         if p.exists(): h.update(p.read_bytes())
     return h.hexdigest()[:12]
 
+# %% ../nbs/31_loso.ipynb #f95466df
 def cached_sample_run(cfg: Config | None = None, *, progress: bool = False) -> Path:
     "The run directory of a LOSO of `cfg` (default: preset 'sample') on `data_samples/`, trained once."
     cfg = cfg or preset("sample")
@@ -396,6 +426,7 @@ def cached_sample_run(cfg: Config | None = None, *, progress: bool = False) -> P
         finally: fcntl.flock(lock, fcntl.LOCK_UN)
     return out
 
+# %% ../nbs/31_loso.ipynb #c22945f8
 def load_fold_outputs(run: str | os.PathLike, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
     "Every test video's model outputs (attn, cas_supp, ...) from a run directory, keyed by video."
     res = {}

@@ -39,6 +39,7 @@ def _cell(per_seed: list[dict], key: str) -> str:
     if not vals: return "-"
     return f"{np.mean(vals):.3f}" if len(vals) == 1 else f"{np.mean(vals):.3f} ± {np.std(vals):.3f}"
 
+# %% ../nbs/32_report.ipynb #85e05730
 def metrics_table(metrics: dict, preset_name: str | None = None) -> pd.DataFrame:
     "Rows: ours at the fixed threshold, ours at the swept (optimistic) threshold, the paper's."
     per_seed = list(metrics["per_seed"].values())
@@ -123,6 +124,7 @@ LOSS_NAMES = {"total": "total loss L (Eq. 22)", "sc": "L_sc: RGB and flow attent
               "dc2": "L2_dc: top-K of attention-suppressed S", "dc3": "L3_dc: top-K of duration-masked S",
               "fc": "L_fc: feature consistency of pairs", "sl": "L_sl: sparse attention", "gl": "L_gl: attention follows foreground"}
 
+# %% ../nbs/32_report.ipynb #1b70df97
 def plot_loss_summary(history: pd.DataFrame, title: str = "training losses", smooth: int = 1):
     "Median over folds (line) and min-max range (band) of every loss term of a history with a `fold` column, vs iteration."
     from matplotlib.figure import Figure
@@ -196,6 +198,7 @@ def _read(path: Path, what: str, reader: Callable):
     except FileNotFoundError: raise RunError(f"{path}: missing; is {path.parent} a run folder written by mcwes loso?") from None
     except (OSError, ValueError) as e: raise RunError(f"{path}: cannot read the run's {what} ({type(e).__name__}: {e})") from None
 
+# %% ../nbs/32_report.ipynb #d72a50db
 def load_run_report(run: str | os.PathLike, seed: int = 0) -> RunReport:
     "The `RunReport` of a run directory; the annotation file must still be the one the run was made with."
     from mcwes.features import FeatureStore
@@ -275,6 +278,7 @@ def _legend_ground_truth(fig) -> None:
     h += [Patch(color=c, alpha=0.3) for c in _COLOURS.values()]; l += [f"ground truth {k} (shaded)" for k in _COLOURS]
     ax.legend(h, l, loc="upper left", fontsize=7)
 
+# %% ../nbs/32_report.ipynb #3f83a105
 def section_timelines(r: RunReport) -> list[str]:
     from mcwes.loso import load_fold_outputs
     from mcwes.spotting import plot_spotting, scoring_tcam
