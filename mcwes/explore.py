@@ -32,6 +32,7 @@ class ExploreError(ValueError):
 
 CLASS_NAMES = ("MaE", "ME", "BG")  # T-CAM column order
 
+# %% ../nbs/40_explore.ipynb #31bc1b6b
 def video_outputs(outputs: dict, video: str, keys: Sequence[str] = ("attn", "cas", "cas_supp")) -> dict[str, np.ndarray]:
     "The checked outputs `keys` of `video`: attn (T,) float64, cas and cas_supp (T, 3) float64."
     if video not in outputs: raise ExploreError(f"video {video!r} is not in the outputs ({len(outputs)} videos)")
@@ -66,21 +67,27 @@ def _frames(s: int, e: int, data: DataConfig) -> tuple[int, int]:
     "Snippets [s, e] -> frames [s * stride, e * stride + snippet_length - 1] (inclusive)."
     return s * data.stride, e * data.stride + data.snippet_length - 1
 
+def _demo_video(rng: np.random.Generator, T: int, with_me: bool, noise: float) -> tuple[dict, tuple[int, int], tuple[int, int]]:
+    "Hand-made outputs of one video (attn (T,), attn_rgb, attn_flow, cas (T, 3), cas_supp (T, 3)), its MaE and ME snippets."
+    t = np.arange(T)
+    ms = int(rng.integers(5, T // 2 - 25)); me_ = ms + int(rng.integers(10, 25))     # MaE snippets [ms, me_]
+    es = int(rng.integers(T // 2 + 5, T - 5)); ee = es + int(rng.integers(0, 2))      # ME snippets [es, ee]
+    in_mae, in_me = (t >= ms) & (t <= me_), ((t >= es) & (t <= ee)) & with_me
+    bump = np.where(in_mae, np.sin(np.pi * (t - ms + 1) / (me_ - ms + 2)), 0.0)        # (T,) smooth MaE rise and fall
+    a = np.clip(0.1 + 0.6 * bump + 0.7 * in_me + noise * rng.standard_normal(T), 0, 1)    # (T,)
+    cas = np.stack([3 * in_mae, 3 * in_me, 1.5 - 2 * (in_mae | in_me)], 1) + noise * 10 * rng.standard_normal((T, 3))
+    low = cas.min(1, keepdims=True)                                                   # (T, 1)
+    o = dict(attn=a, attn_rgb=a, attn_flow=a, cas=cas, cas_supp=a[:, None] * (cas - low) + low)
+    return {k: x.astype(np.float32) for k, x in o.items()}, (ms, me_), (es, ee)
+
+# %% ../nbs/40_explore.ipynb #dbd826d5
 def demo_outputs(rng: np.random.Generator, n_videos: int = 6, T: int = 120, data: DataConfig | None = None,
                  noise: float = 0.04) -> tuple[dict, pd.DataFrame]:
     "Hand-made outputs {video: {attn (T,), attn_rgb, attn_flow, cas (T, 3), cas_supp (T, 3)}} and their ground truth."
     data, outs, rows = data or DataConfig(), {}, []
     for i in range(n_videos):
-        v, t = f"demo_{i:02d}", np.arange(T)
-        ms = int(rng.integers(5, T // 2 - 25)); me_ = ms + int(rng.integers(10, 25))     # MaE snippets [ms, me_]
-        es = int(rng.integers(T // 2 + 5, T - 5)); ee = es + int(rng.integers(0, 2))      # ME snippets [es, ee]
-        in_mae, in_me = (t >= ms) & (t <= me_), ((t >= es) & (t <= ee)) & (i % 2 == 0)
-        bump = np.where(in_mae, np.sin(np.pi * (t - ms + 1) / (me_ - ms + 2)), 0.0)        # (T,) smooth MaE rise and fall
-        a = np.clip(0.1 + 0.6 * bump + 0.7 * in_me + noise * rng.standard_normal(T), 0, 1)    # (T,)
-        cas = np.stack([3 * in_mae, 3 * in_me, 1.5 - 2 * (in_mae | in_me)], 1) + noise * 10 * rng.standard_normal((T, 3))
-        low = cas.min(1, keepdims=True)                                                   # (T, 1)
-        outs[v] = dict(attn=a, attn_rgb=a, attn_flow=a, cas=cas, cas_supp=a[:, None] * (cas - low) + low)
-        outs[v] = {k: x.astype(np.float32) for k, x in outs[v].items()}
+        v = f"demo_{i:02d}"
+        outs[v], (ms, me_), (es, ee) = _demo_video(rng, T, i % 2 == 0, noise)         # an ME in every other video
         rows.append(dict(subject=f"s{i // 2}", video=v, onset=_frames(ms, me_, data)[0], apex=None,
                          offset=_frames(ms, me_, data)[1], kind="MaE"))
         if i % 2 == 0:
@@ -227,6 +234,18 @@ class TopKExplorer(_Explorer):
         self.widget = widgets.VBox([row([self.video, self.tcam]), row(self.h_sliders), self.fig, caption(TOPK_CAPTION)])
         self.refresh()
 
+# %% ../nbs/40_explore.ipynb #dd32ce33
+def _topk_traces(fig: go.FigureWidget, S: np.ndarray, view: dict) -> None:
+    "Write the top-K view of S (T, 3) into `fig`: per class the logits, pooled snippets, u_c and k_c; trace 9 the p."
+    T = S.shape[0]
+    for c, name in enumerate(CLASS_NAMES):
+        sel = np.flatnonzero(view["picked"][:, c])                    # (k_c,) pooled snippets
+        fig.data[3 * c].update(x=np.arange(T), y=S[:, c])
+        fig.data[3 * c + 1].update(x=sel, y=S[sel, c])
+        fig.data[3 * c + 2].update(x=[-0.5, T - 0.5], y=[view["u"][c]] * 2)
+        fig.layout[_axis(fig, c + 1, 1, "y").replace("y", "yaxis")].title.text = f"{name}: k={view['k'][c]}"
+    fig.data[9].update(x=list(CLASS_NAMES), y=view["p"], text=[f"{x:.2f}" for x in view["p"]], textposition="outside")
+
 # %% ../nbs/40_explore.ipynb #523507e5
 def _h(self: TopKExplorer) -> tuple[float, float, float]: return tuple(s.value for s in self.h_sliders)
 TopKExplorer.h = property(_h, doc="The h the sliders show, (h_MaE, h_ME, h_BG).")
@@ -239,13 +258,7 @@ def _topk_refresh(self: TopKExplorer, owner=None) -> None:
     T, view = S.shape[0], topk_view(S, self.h)
     self.view = dict(view, video=v, T=T)
     with self.fig.batch_update():
-        for c, name in enumerate(CLASS_NAMES):
-            sel = np.flatnonzero(view["picked"][:, c])                    # (k_c,) pooled snippets
-            self.fig.data[3 * c].update(x=np.arange(T), y=S[:, c])
-            self.fig.data[3 * c + 1].update(x=sel, y=S[sel, c])
-            self.fig.data[3 * c + 2].update(x=[-0.5, T - 0.5], y=[view["u"][c]] * 2)
-            self.fig.layout[_axis(self.fig, c + 1, 1, "y").replace("y", "yaxis")].title.text = f"{name}: k={view['k'][c]}"
-        self.fig.data[9].update(x=list(CLASS_NAMES), y=view["p"], text=[f"{x:.2f}" for x in view["p"]], textposition="outside")
+        _topk_traces(self.fig, S, view)
         if owner is None or owner is self.video:
             self.fig.layout.shapes = _gt_shapes(gt_snippets(self.gt, v, T, self.cfg.data), [_axis(self.fig, r, 1) for r in (1, 2, 3)])
         self.fig.layout.title.text = (f"{v}: T={T}, h=({', '.join(f'{x:g}' for x in self.h)}) -> k=({', '.join(map(str, view['k']))}), "
@@ -311,6 +324,7 @@ DURATION_CAPTION = ("<b>eta</b>: window length; <b>Q</b> (purple, top): the mean
                     "masked (black crosses). Right: the share of each region's snippets masked over all videos. "
                     "Shaded: ground truth (MaE blue, ME red).")
 
+# %% ../nbs/40_explore.ipynb #8bfee593
 class DurationExplorer(_Explorer):
     "Sliders for omega_l, omega_u and eta: Q, Delta, the band and the mask over the ground truth, and counts over all videos."
     def __init__(self, outputs: dict, ground_truth: pd.DataFrame, cfg: Config, video: str | None = None, omega_max: float = 4.0):
@@ -335,6 +349,17 @@ def _duration_params(self: DurationExplorer) -> dict:
     return dict(eta=self.eta.value, omega_l=lo, omega_u=hi, reference=self.reference.value, alignment=self.alignment.value)
 DurationExplorer.params = property(_duration_params, doc="The mask parameters the widgets show.")
 
+# %% ../nbs/40_explore.ipynb #046185b2
+def _duration_traces(d, A: np.ndarray, view: dict, hole: np.ndarray, c: pd.DataFrame) -> None:
+    "Write A (T,), Q, the masked snippets `hole`, the band, reference and Delta of `view`, and the counts `c` into traces `d`."
+    T, band = len(A), view["in_band"]
+    x0, x1 = -0.5, T - 0.5
+    d[0].update(x=np.arange(T), y=A); d[1].update(x=view["x_q"], y=view["Q"]); d[2].update(x=hole, y=A[hole])
+    d[3].update(x=[x0, x1, x1, x0, x0], y=[view["lo"], view["lo"], view["hi"], view["hi"], view["lo"]])
+    d[4].update(x=[x0, x1], y=[view["reference"]] * 2)
+    d[5].update(x=view["x_delta"], y=view["delta"]); d[6].update(x=view["x_delta"][band], y=view["delta"][band])
+    d[7].update(x=list(CLASS_NAMES), y=c.removed_frac.to_numpy(), text=[f"{r}/{t}" for r, t in zip(c.removed, c.total)])
+
 # %% ../nbs/40_explore.ipynb #9ba790ca
 def _duration_refresh(self: DurationExplorer, owner=None) -> None:
     "Recompute the mask view of the current video (and the counts over all videos unless only the video changed)."
@@ -344,16 +369,9 @@ def _duration_refresh(self: DurationExplorer, owner=None) -> None:
     self.view = dict(view, video=v, T=T)
     if owner is not self.video or not hasattr(self, "counts"):
         self.counts = mask_counts(self.outputs, self.gt, self.cfg.data, regions=self.regions, **p)
-    hole, band = np.flatnonzero(view["masked"]), view["in_band"]
-    x0, x1 = -0.5, T - 0.5
+    hole = np.flatnonzero(view["masked"])
     with self.fig.batch_update():
-        d = self.fig.data
-        d[0].update(x=np.arange(T), y=A); d[1].update(x=view["x_q"], y=view["Q"]); d[2].update(x=hole, y=A[hole])
-        d[3].update(x=[x0, x1, x1, x0, x0], y=[view["lo"], view["lo"], view["hi"], view["hi"], view["lo"]])
-        d[4].update(x=[x0, x1], y=[view["reference"]] * 2)
-        d[5].update(x=view["x_delta"], y=view["delta"]); d[6].update(x=view["x_delta"][band], y=view["delta"][band])
-        c = self.counts
-        d[7].update(x=list(CLASS_NAMES), y=c.removed_frac.to_numpy(), text=[f"{r}/{t}" for r, t in zip(c.removed, c.total)])
+        _duration_traces(self.fig.data, A, view, hole, self.counts)
         if owner is None or owner is self.video:
             self.fig.layout.shapes = _gt_shapes(gt_snippets(self.gt, v, T, self.cfg.data), [_axis(self.fig, 1, 1), _axis(self.fig, 2, 1)])
         self.fig.layout.title.text = (f"{v}: {len(hole)} of {T} snippets masked, band ({p['omega_l']:g}, {p['omega_u']:g}) x "
@@ -408,6 +426,11 @@ def _spot_figure() -> go.FigureWidget:
 _SPOT_KNOBS = (("m_start", "M' start m0", 1, 30, 1), ("varsigma", "varsigma", 0.0, 1.0, 0.01), ("psi", "psi", 0.0, 1.0, 0.05),
                ("nms_iou", "NMS IoU", 0.0, 1.0, 0.01), ("truncation", "truncation", -1.0, 2.0, 0.05))
 
+def _spot_knob(spot: SpotConfig, name: str, label: str, lo, hi, step):
+    "A slider for the field `name` of `spot` (int or float by `step`), its range widened to hold the configured value."
+    v, cls = getattr(spot, name), widgets.IntSlider if isinstance(step, int) else widgets.FloatSlider
+    return cls(value=v, min=min(lo, v), max=max(hi, v), step=step, description=label, continuous_update=False)
+
 SPOT_CAPTION = ("<b>m0</b>: the first of the 15 levels m of multi-top proposals (keep the floor(T / m) highest-attention snippets); "
                 "<b>varsigma</b>: weight of the video score p in the outer-inner score; <b>psi</b>: outer width / proposal length; "
                 "<b>NMS IoU</b>: overlap above which the lower-scored proposal goes; <b>truncation</b>: the lowest score kept; "
@@ -419,10 +442,7 @@ class SpotExplorer(_Explorer):
     "Sliders for M' start, varsigma, psi, NMS IoU and truncation: re-spot, and P/R/F1 on the video and on all videos."
     def __init__(self, outputs: dict, ground_truth: pd.DataFrame, cfg: Config, video: str | None = None, all_videos: bool = True):
         super().__init__(outputs, ground_truth, cfg, video)
-        def knob(name, label, lo, hi, step):
-            v, cls = getattr(cfg.spot, name), widgets.IntSlider if isinstance(step, int) else widgets.FloatSlider
-            return cls(value=v, min=min(lo, v), max=max(hi, v), step=step, description=label, continuous_update=False)
-        self.knobs = {name: knob(*k) for k in _SPOT_KNOBS for name in [k[0]]}
+        self.knobs = {name: _spot_knob(cfg.spot, *k) for k in _SPOT_KNOBS for name in [k[0]]}
         self.knobs["tcam"] = widgets.Dropdown(options=[("S * A", "product"), ("S_hat (paper, SPEC 8)", "supp"), ("S", "raw")],
                                               value=cfg.spot.tcam, description="T-CAM")          # spot.tcam
         self.all_videos = widgets.Checkbox(value=all_videos, description="re-spot all videos")
@@ -451,10 +471,10 @@ def _metrics_html(rows: dict[str, dict]) -> str:
                    for name, m in rows.items())
     return f"<table style='font-family:monospace'>{head}{body}</table>"
 
-# %% ../nbs/40_explore.ipynb #fe40dc78
-def _spot_refresh(self: SpotExplorer, owner=None) -> None:
-    "Re-spot (unless only the video changed) and redraw the current video and the metrics."
-    v, d, everything = self.video.value, self.cfg.data, self.all_videos.value
+# %% ../nbs/40_explore.ipynb #c5525f41
+def _update_spots(self: SpotExplorer, owner) -> None:
+    "Spot again when a knob moved (every video, or the shown one alone), or spot a shown video not spotted yet."
+    v, everything = self.video.value, self.all_videos.value
     if owner is not self.video or not hasattr(self, "spots"):                      # a knob moved: spot again
         vids = self.videos if everything else [v]
         self.spots, self._spotted = respot(self.outputs, self.cfg, vids, self.video_scores, **self.knob_values), set(vids)
@@ -462,6 +482,12 @@ def _spot_refresh(self: SpotExplorer, owner=None) -> None:
     elif v not in self._spotted:                                                   # a new video, spotted alone
         self.spots = pd.concat([self.spots, respot(self.outputs, self.cfg, [v], self.video_scores, **self.knob_values)], ignore_index=True)
         self._spotted.add(v)
+
+# %% ../nbs/40_explore.ipynb #fe40dc78
+def _spot_refresh(self: SpotExplorer, owner=None) -> None:
+    "Re-spot (unless only the video changed) and redraw the current video and the metrics."
+    v, d, everything = self.video.value, self.cfg.data, self.all_videos.value
+    _update_spots(self, owner)
     o, mine, g = video_outputs(self.outputs, v), self.spots[self.spots["video"] == v], self.gt[self.gt["video"] == v]
     S = scoring_tcam(o, self.knobs["tcam"].value, v)                                # (T, 3) the scored T-CAM
     self.metrics = {"video": spot_metrics(mine, self.gt, self.cfg, [v]), "all": self._all}
@@ -501,6 +527,7 @@ def mask_sweep(outputs: dict, ground_truth: pd.DataFrame, data: DataConfig, eta:
     cols = ["omega_l", "omega_u", "region", "removed", "kept", "total", "removed_frac"]
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
+# %% ../nbs/40_explore.ipynb #17689beb
 def plot_mask_sweep(sweep: pd.DataFrame, title: str = ""):
     "Removed fraction of each region (MaE, ME, BG) for each band of a `mask_sweep` table."
     from matplotlib.figure import Figure

