@@ -98,7 +98,7 @@ def plot_topk(cas: Tensor, h: Sequence[float], video: int = 0, exclude: Tensor |
     if exclude is not None and exclude.ndim == 1: exclude = exclude.unsqueeze(0)
     sel = topk_mask(cas, h, exclude)[video]                   # (T, C)
     u = topk_pool(cas, h, exclude)[video]                     # (C,)
-    T, C = sel.shape
+    C = sel.shape[1]                                          # classes
     names = list(class_names) + [f"class {c}" for c in range(len(class_names), C)]
     fig = Figure(figsize=(9, 1.5 * C + 0.6), layout="constrained")
     axs = fig.subplots(C, 1, sharex=True, squeeze=False)[:, 0]
