@@ -50,6 +50,7 @@ def init_parameters_(module: nn.Module, generator: torch.Generator | None = None
                 nn.init.uniform_(m.bias, -bound, bound, generator=g)
     return module
 
+# %% ../nbs/10_cscm.ipynb #4bb4dace
 def materialize_(module: nn.Module, generator: torch.Generator | None = None, device=None, init: str = "pytorch") -> nn.Module:
     "Allocate a module built on the meta device on `device` (default CPU) and draw its parameters; `device='meta'` only counts shapes."
     if device is not None and torch.device(device).type == "meta": return module
@@ -189,6 +190,7 @@ class ConcatEnhancer(nn.Module):
             raise ValueError(f"ConcatEnhancer built for {self.n_streams} stream(s): pass x_flow {'only' if self.n_streams == 2 else 'None'} accordingly")
         return (x_rgb, x_flow, [{} for _ in range(self.n_streams)]) if return_maps else (x_rgb, x_flow)
 
+# %% ../nbs/10_cscm.ipynb #1c895d49
 class CrossModalEnhancer(nn.Module):
     "Mirrored gates: gates[0](rgb, flow) -> O_rgb, gates[1](flow, rgb) -> O_flow; one stream: gates[0](x, x)."
     def __init__(self, gates: list[nn.Module]):
@@ -230,6 +232,7 @@ def as_numpy(x, video_index: int | None = None) -> np.ndarray:
     a = x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=float)
     return a[video_index] if video_index is not None else a
 
+# %% ../nbs/10_cscm.ipynb #c9c682b5
 def plot_cscm_maps(R, core_attn=None, *, video_index: int = 0, max_channels: int = 128,
                    title: str = "CSCM") -> Figure:
     "Heat maps of R (channels x time; the `max_channels` most variable channels) and of the core attention (T x T)."

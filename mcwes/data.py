@@ -64,6 +64,7 @@ def _samm_header_row(raw: pd.DataFrame) -> int | None:
         if {"filename", "onset", "apex", "offset", "type"} <= cells: return i
     return None
 
+# %% ../nbs/01_annotations.ipynb #8fd10f88
 def read_csv_text(path, error: type[Exception] | None = None, **kw) -> pd.DataFrame:
     "A CSV as text cells (empty cells ''), header and cells stripped (a space after a comma is fine); errors name the file."
     error = error or AnnotationError
@@ -77,7 +78,7 @@ def read_csv_text(path, error: type[Exception] | None = None, **kw) -> pd.DataFr
         raise error(f"{path}: one column {df.columns[0]!r}: the file separates its columns with {sep!r}; save it with commas")
     return df.apply(lambda col: col.str.strip()) if len(df) else df
 
-
+# %% ../nbs/01_annotations.ipynb #ad6d3068
 def _read_xlsx(path: Path, **kw) -> dict[str, pd.DataFrame]:
     "Every sheet of a spreadsheet, without header; errors (a truncated or mislabelled file) name the file."
     try: return pd.read_excel(path, sheet_name=None, header=None, **kw)

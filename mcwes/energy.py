@@ -40,6 +40,7 @@ def energy_curves(features: Mapping[str, np.ndarray], *, dim: int, streams: Sequ
     i = list(streams).index(s)
     return {v: event_z(np.asarray(x)[:, i * dim:(i + 1) * dim], window) for v, x in features.items()}
 
+# %% ../nbs/22_energy.ipynb #5a6ad9ad
 def _spot_all(curves, videos, threshold, cfg: Config) -> pd.DataFrame:
     d = cfg.data
     ps = [energy_proposals(curves[v], threshold, stride=d.stride, snippet_length=d.snippet_length, fps=d.fps,

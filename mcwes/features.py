@@ -27,6 +27,23 @@ STREAM_SETS = (("rgb", "flow"), ("rgb",), ("flow",))  # allowed values of `strea
 DTYPES = ("float32", "float16")                       # storage dtypes (features are computed in float32)
 
 # %% ../nbs/02_features.ipynb #c71702a7
+def _check_meta(self: FeatureMeta) -> None:
+    "Check every field of a new `FeatureMeta` and make it JSON-ready (plain int, float, tuple), in place."
+    for k in ("snippet_length", "stride", "dim"):
+        v = getattr(self, k)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise FeatureError(f"FeatureMeta.{k}: expected a positive integer, got {v!r}")
+        object.__setattr__(self, k, int(v))                  # plain int: JSON-ready
+    if not isinstance(self.fps, (int, float, np.integer, np.floating)) or isinstance(self.fps, bool) or not self.fps > 0:
+        raise FeatureError(f"FeatureMeta.fps: expected a positive number, got {self.fps!r}")
+    object.__setattr__(self, "fps", float(self.fps))
+    if tuple(self.streams) not in STREAM_SETS:
+        raise FeatureError(f"FeatureMeta.streams: expected one of {STREAM_SETS}, got {self.streams!r}")
+    object.__setattr__(self, "streams", tuple(self.streams))
+    if self.dtype not in DTYPES: raise FeatureError(f"FeatureMeta.dtype: expected one of {DTYPES}, got {self.dtype!r}")
+    if not isinstance(self.extractor, str): raise FeatureError(f"FeatureMeta.extractor: expected text, got {self.extractor!r}")
+
+# %% ../nbs/02_features.ipynb #d7bf5c5b
 @dataclass(frozen=True)
 class FeatureMeta:
     "What `meta.json` of a feature folder says about its `{video}.npy` files."
@@ -38,20 +55,7 @@ class FeatureMeta:
     dtype: str            # storage dtype: "float32" | "float16"
     extractor: str        # free text: backbone, weights, flow method
 
-    def __post_init__(self):
-        for k in ("snippet_length", "stride", "dim"):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise FeatureError(f"FeatureMeta.{k}: expected a positive integer, got {v!r}")
-            object.__setattr__(self, k, int(v))                  # plain int: JSON-ready
-        if not isinstance(self.fps, (int, float, np.integer, np.floating)) or isinstance(self.fps, bool) or not self.fps > 0:
-            raise FeatureError(f"FeatureMeta.fps: expected a positive number, got {self.fps!r}")
-        object.__setattr__(self, "fps", float(self.fps))
-        if tuple(self.streams) not in STREAM_SETS:
-            raise FeatureError(f"FeatureMeta.streams: expected one of {STREAM_SETS}, got {self.streams!r}")
-        object.__setattr__(self, "streams", tuple(self.streams))
-        if self.dtype not in DTYPES: raise FeatureError(f"FeatureMeta.dtype: expected one of {DTYPES}, got {self.dtype!r}")
-        if not isinstance(self.extractor, str): raise FeatureError(f"FeatureMeta.extractor: expected text, got {self.extractor!r}")
+    def __post_init__(self): _check_meta(self)
 
     @property
     def n_channels(self) -> int:
@@ -66,6 +70,7 @@ def _meta_to_dict(self: FeatureMeta) -> dict[str, Any]:
     "A JSON-ready dict (streams as a list)."
     d = asdict(self); d["streams"] = list(self.streams); return d
 
+# %% ../nbs/02_features.ipynb #dc3e3544
 def _meta_from_dict(d: Mapping[str, Any], where: str = "meta.json") -> FeatureMeta:
     "A `FeatureMeta` from a mapping; a missing or ill-typed key is an error naming `where` and the key."
     if not isinstance(d, Mapping): raise FeatureError(f"{where}: expected a JSON object, got {type(d).__name__}")
@@ -168,26 +173,30 @@ def _check_table_against(table: pd.DataFrame, lengths: Mapping[str, int], meta: 
             raise FeatureError(_fit_message(v, lengths[v], int(nf), meta, "features given to write_feature_store"))
 
 # %% ../nbs/02_features.ipynb #c806d14d
+def _stored_array(video: str, x, meta: FeatureMeta) -> np.ndarray:
+    "Features `x` (T, C) of `video` checked (name, shape, numbers, finite before and after the cast) and cast to `meta.dtype`."
+    _check_name(video)
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != meta.n_channels:
+        raise FeatureError(f"video {video!r}: expected shape (T, {meta.n_channels}) = (T, dim {meta.dim} x "
+                           f"{len(meta.streams)} stream(s) {meta.streams}), got {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating) and not np.issubdtype(x.dtype, np.integer):
+        raise FeatureError(f"video {video!r}: expected numbers, got dtype {x.dtype}")
+    with np.errstate(over="ignore"): y = x.astype(np.float32).astype(meta.dtype)  # overflow is checked below
+    for arr, when in ((x.astype(np.float64), "values"), (y, f"values after the cast to {meta.dtype}")):
+        r = _first_bad_row(arr)
+        if r is not None: raise FeatureError(f"video {video!r}: NaN or inf {when} at snippet {r}")
+    return y
+
+# %% ../nbs/02_features.ipynb #4e36d0de
 def write_feature_store(folder: str | os.PathLike, features: Mapping[str, np.ndarray], meta: FeatureMeta,
                         videos: pd.DataFrame | None = None) -> Path:
     "Write `{video}.npy` (T, C) per video, `meta.json` and optionally `videos.csv`, atomically; returns the folder."
-    folder, arrays = Path(folder), {}
+    folder = Path(folder)
     if not isinstance(meta, FeatureMeta): raise FeatureError(f"meta: expected a FeatureMeta, got {type(meta).__name__}")
     if not features: raise FeatureError(f"write_feature_store({folder}): no videos given")
     table = None if videos is None else _check_video_table(videos, "videos table")
-    for video, x in features.items():
-        _check_name(video)
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != meta.n_channels:
-            raise FeatureError(f"video {video!r}: expected shape (T, {meta.n_channels}) = (T, dim {meta.dim} x "
-                               f"{len(meta.streams)} stream(s) {meta.streams}), got {x.shape}")
-        if not np.issubdtype(x.dtype, np.floating) and not np.issubdtype(x.dtype, np.integer):
-            raise FeatureError(f"video {video!r}: expected numbers, got dtype {x.dtype}")
-        with np.errstate(over="ignore"): y = x.astype(np.float32).astype(meta.dtype)  # overflow is checked below
-        for arr, when in ((x.astype(np.float64), "values"), (y, f"values after the cast to {meta.dtype}")):
-            r = _first_bad_row(arr)
-            if r is not None: raise FeatureError(f"video {video!r}: NaN or inf {when} at snippet {r}")
-        arrays[video] = y
+    arrays = {video: _stored_array(video, x, meta) for video, x in features.items()}
     if table is not None: _check_table_against(table, {v: a.shape[0] for v, a in arrays.items()}, meta)
     folder.mkdir(parents=True, exist_ok=True)
     for video, y in arrays.items(): _atomic_save_npy(folder / f"{video}.npy", y)
@@ -202,6 +211,7 @@ def _read_videos_csv(vp: Path) -> pd.DataFrame:
     if "n_frames" in raw: raw["n_frames"] = raw["n_frames"].replace("", np.nan)
     return _check_video_table(raw, str(vp))
 
+# %% ../nbs/02_features.ipynb #0cf09e7b
 class FeatureStore:
     "A feature folder: `{video}.npy` arrays (T, C), `meta.json` and optionally `videos.csv`."
     def __init__(self, folder: str | os.PathLike):
@@ -258,6 +268,17 @@ def _load_all(self: FeatureStore, videos: Sequence[str] | None = None, streams=N
 FeatureStore.load, FeatureStore.load_all = _load, _load_all
 
 # %% ../nbs/02_features.ipynb #ceda0241
+def _checked_T(store: FeatureStore, video: str, n_frames) -> int:
+    "T of stored `video`, checked: a readable (T, C) file, T >= 1, T fits `n_frames` when known, no NaN."
+    T = int(store._open(video).shape[0])
+    if T == 0: raise FeatureError(f"video {video!r} ({store.path(video)}): 0 snippets; a video needs at least "
+                                  f"snippet_length + 1 = {store.meta.snippet_length + 1} frames for one: remove it from the run")
+    if not pd.isna(n_frames) and T != _expected_T(int(n_frames), store.meta):
+        raise FeatureError(_fit_message(video, T, int(n_frames), store.meta, str(store.path(video))))
+    store.load(video)
+    return T
+
+# %% ../nbs/02_features.ipynb #175b317a
 def _check(self: FeatureStore, videos_df: pd.DataFrame | None = None) -> pd.DataFrame:
     "Verify every video of `videos_df` (default `videos.csv`, else all files); returns video, n_frames, T."
     df = videos_df if videos_df is not None else self.video_table
@@ -268,13 +289,7 @@ def _check(self: FeatureStore, videos_df: pd.DataFrame | None = None) -> pd.Data
     for i, v in enumerate(df["video"].astype(str)):
         nf = df["n_frames"].iloc[i] if "n_frames" in df.columns else pd.NA
         if pd.isna(nf): nf = known.get(v, pd.NA)
-        try:
-            T = int(self._open(v).shape[0])
-            if T == 0: raise FeatureError(f"video {v!r} ({self.path(v)}): 0 snippets; a video needs at least "
-                                          f"snippet_length + 1 = {self.meta.snippet_length + 1} frames for one: remove it from the run")
-            if not pd.isna(nf) and T != _expected_T(int(nf), self.meta):
-                raise FeatureError(_fit_message(v, T, int(nf), self.meta, str(self.path(v))))
-            self.load(v)
+        try: T = _checked_T(self, v, nf)
         except FeatureError as e: problems.append(str(e)); continue
         rows.append((v, nf, T))
     if problems:
@@ -285,8 +300,6 @@ def _check(self: FeatureStore, videos_df: pd.DataFrame | None = None) -> pd.Data
 FeatureStore.check = _check
 
 # %% ../nbs/02_features.ipynb #ba55ea4d
-LGSNET_CHUNK, LGSNET_STRIDE = 8, 2   # LGSNet's extract_features.py: chunk_size 8, stride frequency//4 = 2
-
 def read_lgsnet_npz(path: str | os.PathLike) -> tuple[np.ndarray, int, str]:
     "LGSNet feature file -> (features (T', D) float32, frame_cnt, video_name as stored)."
     path = Path(path)
@@ -307,6 +320,8 @@ def read_lgsnet_npz(path: str | os.PathLike) -> tuple[np.ndarray, int, str]:
     return x, int(frame_cnt), name
 
 # %% ../nbs/02_features.ipynb #7f21215d
+LGSNET_CHUNK, LGSNET_STRIDE = 8, 2   # LGSNet's extract_features.py: chunk_size 8, stride frequency//4 = 2
+
 def lgsnet_to_snippets(feature: np.ndarray, in_stride: int = LGSNET_STRIDE, out_stride: int = 8) -> np.ndarray:
     "Keep every (out_stride // in_stride)-th row of (T', D): stride-2 windows -> stride-8 snippets."
     _check_pos_int("in_stride", in_stride); _check_pos_int("out_stride", out_stride)
@@ -316,18 +331,24 @@ def lgsnet_to_snippets(feature: np.ndarray, in_stride: int = LGSNET_STRIDE, out_
     return np.ascontiguousarray(feature[:: out_stride // in_stride])
 
 # %% ../nbs/02_features.ipynb #eedab67e
+def _read_lgsnet_video(p: str | os.PathLike) -> tuple[np.ndarray, str, str, int]:
+    "(features (T', D), video, subject, n_frames) of one LGSNet file; T' must fit its frame_cnt."
+    x, frame_cnt, name = read_lgsnet_npz(p)
+    parts = name.replace("\\", "/").rstrip("/").split("/")
+    video, subject = parts[-1], (parts[-2] if len(parts) > 1 else "")
+    n_frames = frame_cnt + 1                                   # LGSNet dropped the last frame already
+    if x.shape[0] != n_snippets(n_frames, LGSNET_CHUNK, LGSNET_STRIDE):
+        raise FeatureError(f"{p} (video {video!r}): {x.shape[0]} rows, but frame_cnt {frame_cnt} gives "
+                           f"({frame_cnt} - {LGSNET_CHUNK}) // {LGSNET_STRIDE} + 1 = {n_snippets(n_frames, LGSNET_CHUNK, LGSNET_STRIDE)}")
+    return x, video, subject, n_frames
+
+# %% ../nbs/02_features.ipynb #b6d7b2e3
 def convert_lgsnet(paths: Sequence[str | os.PathLike], out_folder: str | os.PathLike, fps: float = 30.0,
                    out_stride: int = 8, dtype: str = "float32") -> Path:
     "Write a store (streams ('rgb',), snippet_length 8, stride `out_stride`) from LGSNet `.npz` files."
     feats, rows, dim = {}, [], None
     for p in paths:
-        x, frame_cnt, name = read_lgsnet_npz(p)
-        parts = name.replace("\\", "/").rstrip("/").split("/")
-        video, subject = parts[-1], (parts[-2] if len(parts) > 1 else "")
-        n_frames = frame_cnt + 1                                   # LGSNet dropped the last frame already
-        if x.shape[0] != n_snippets(n_frames, LGSNET_CHUNK, LGSNET_STRIDE):
-            raise FeatureError(f"{p} (video {video!r}): {x.shape[0]} rows, but frame_cnt {frame_cnt} gives "
-                               f"({frame_cnt} - {LGSNET_CHUNK}) // {LGSNET_STRIDE} + 1 = {n_snippets(n_frames, LGSNET_CHUNK, LGSNET_STRIDE)}")
+        x, video, subject, n_frames = _read_lgsnet_video(p)
         if video in feats: raise FeatureError(f"{p}: video {video!r} appears twice")
         if dim is not None and x.shape[1] != dim: raise FeatureError(f"{p} (video {video!r}): D = {x.shape[1]}, others have {dim}")
         dim = x.shape[1]; feats[video] = lgsnet_to_snippets(x, LGSNET_STRIDE, out_stride)
@@ -339,6 +360,15 @@ def convert_lgsnet(paths: Sequence[str | os.PathLike], out_folder: str | os.Path
     return write_feature_store(out_folder, feats, meta, pd.DataFrame(rows, columns=["video", "subject", "n_frames"]))
 
 # %% ../nbs/02_features.ipynb #2a22138e
+def _span_bars(ax, k: int, T: int, stride: int, length: int, n_spans: int) -> None:
+    "Track `k`'s bars of the frame spans of its first `n_spans` snippets (of T), each labelled `i: [onset, offset]`."
+    for i in range(min(n_spans, T)):
+        on, off = snippet_to_frames(i, i, stride, length)
+        y = k * (n_spans + 1) + i
+        ax.barh(y, off - on + 1, left=on - 0.5, height=0.7, color=f"C{k}")
+        ax.text(off + 1, y, f"{i}: [{on}, {off}]", va="center", fontsize=7)
+
+# %% ../nbs/02_features.ipynb #feec4dcd
 def plot_snippet_energy(tracks: Mapping[str, tuple[np.ndarray, int, int]], intervals: Sequence[tuple[int, int]] = (),
                         n_spans: int = 5, title: str | None = None):
     "Per-snippet L2 norm of each `{label: (features (T, C), stride, snippet_length)}` against frames; a Figure."
@@ -347,11 +377,7 @@ def plot_snippet_energy(tracks: Mapping[str, tuple[np.ndarray, int, int]], inter
     for k, (label, (x, stride, length)) in enumerate(tracks.items()):
         c = snippet_centers(len(x), stride, length)                      # (T,) frames
         ax.plot(c, np.linalg.norm(x, axis=1), lw=0.8, color=f"C{k}", alpha=0.8, label=label)
-        for i in range(min(n_spans, len(x))):                            # frame spans of the first snippets
-            on, off = snippet_to_frames(i, i, stride, length)
-            y = k * (n_spans + 1) + i
-            ax2.barh(y, off - on + 1, left=on - 0.5, height=0.7, color=f"C{k}")
-            ax2.text(off + 1, y, f"{i}: [{on}, {off}]", va="center", fontsize=7)
+        _span_bars(ax2, k, len(x), stride, length, n_spans)              # frame spans of the first snippets
     for j, (on, off) in enumerate(intervals):
         ax.axvspan(on - 0.5, off + 0.5, color="red", alpha=0.25, lw=0, label=None if j else "ground truth")
     ax.set(xlabel="frame (0-based, snippet centre)", ylabel="||feature||", title=title or "per-snippet feature energy")

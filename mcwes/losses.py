@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_losses.ipynb #29472b6a
 from __future__ import annotations
-from typing import Sequence
+from typing import Callable, Sequence
 import numpy as np
 import torch
 from matplotlib.figure import Figure
@@ -102,13 +102,12 @@ def _duration_mask(attn: torch.Tensor, cfg: LossConfig) -> torch.Tensor:
                          reference=cfg.mask_reference, alignment=cfg.mask_alignment)
 
 # %% ../nbs/15_losses.ipynb #2c603a3a
-def compute_losses(out: dict, labels: torch.Tensor, pairs: Sequence[tuple[int, int]], cfg: LossConfig) -> dict[str, torch.Tensor]:
-    "Every loss term of Eq. 22 and `total` (scalars); switched-off terms are 0 and excluded."
-    _check_choices(cfg)
-    cas = _get(out, "cas", 3); B, T, _ = cas.shape                     # (B, T, 3)
-    expect_shape(cas, (B, T, 3), "out['cas']"); expect_shape(labels, (B, 2), "labels")
+def _loss_terms(out: dict, cas: torch.Tensor, labels: torch.Tensor, pairs: Sequence[tuple[int, int]],
+                cfg: LossConfig) -> dict[str, Callable[[], torch.Tensor]]:
+    "Each loss term of Eq. 22 as a function without arguments: only the terms switched on are computed."
+    T = cas.shape[1]
     kw = dict(label_norm=cfg.label_norm, eps=cfg.label_eps)
-    terms = {
+    return {
         "sc": lambda: loss_sc(_get(out, "attn_rgb", 2), _get(out, "attn_flow", 2)),
         "dc1": lambda: mil_loss(cas, labels, cfg.h, True, **kw).mean(),
         "dc2": lambda: mil_loss(_get(out, "cas_supp", 3), labels, cfg.h, False, **kw).mean(),
@@ -118,6 +117,14 @@ def compute_losses(out: dict, labels: torch.Tensor, pairs: Sequence[tuple[int, i
         "sl": lambda: loss_sl(_get(out, "attn", 2), _get(out, "attn_rgb", 2), _get(out, "attn_flow", 2)),
         "gl": lambda: loss_gl(cas, _get(out, "attn", 2), _get(out, "attn_rgb", 2), _get(out, "attn_flow", 2)),
     }
+
+# %% ../nbs/15_losses.ipynb #a84036a3
+def compute_losses(out: dict, labels: torch.Tensor, pairs: Sequence[tuple[int, int]], cfg: LossConfig) -> dict[str, torch.Tensor]:
+    "Every loss term of Eq. 22 and `total` (scalars); switched-off terms are 0 and excluded."
+    _check_choices(cfg)
+    cas = _get(out, "cas", 3); B, T, _ = cas.shape                     # (B, T, 3)
+    expect_shape(cas, (B, T, 3), "out['cas']"); expect_shape(labels, (B, 2), "labels")
+    terms = _loss_terms(out, cas, labels, pairs, cfg)
     res = {key: fn() if getattr(cfg, f"use_{key}") else cas.new_zeros(()) for key, fn in terms.items()}
     w = loss_weights(cfg)
     res["total"] = sum((w[key] * res[key] for key in LOSS_TERMS if getattr(cfg, f"use_{key}")), cas.new_zeros(()))

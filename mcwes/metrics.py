@@ -23,6 +23,7 @@ class MetricsError(ValueError):
 class MetricsWarning(UserWarning):
     "Suspicious input to a metric (duplicate ground truth, unknown videos, a frame rate the annotations contradict)."
 
+# %% ../nbs/21_metrics.ipynb #1ec4b642
 def _as_intervals(x, name: str = "intervals") -> np.ndarray:
     "`x` as an `(N, 2)` int64 array of inclusive [onset, offset], checked."
     arr = np.asarray(x)
@@ -69,6 +70,7 @@ def _item(v) -> str:
         except ValueError: pass
     return repr(v)
 
+# %% ../nbs/21_metrics.ipynb #7b57ad09
 def _check_table(df, name: str, required: Sequence[str]) -> pd.DataFrame:
     "A clean copy of table `df` with integer onset/offset, or a clear MetricsError."
     if not isinstance(df, pd.DataFrame):
@@ -205,6 +207,16 @@ def _check_protocol(protocol: str) -> None:
         raise MetricsError(f"unknown protocol {protocol!r}; expected 'megc' (typed, MEGC) or 'lgsnet' (type-agnostic)")
 
 # %% ../nbs/21_metrics.ipynb #de11f805
+def _greedy_hits(ov: np.ndarray, t: float) -> np.ndarray:
+    "(n_p,) bool: in row order (by score), each proposal of `ov` (n_p, n_g) takes the free ground truth of highest IoU >= t."
+    free, hit = np.ones(ov.shape[1], bool), np.zeros(len(ov), bool)
+    for r in range(len(ov)):
+        cand = np.where(free & (ov[r] >= t), ov[r], -1.0)
+        j = int(np.argmax(cand))                                               # highest IoU, then lower row
+        if cand[j] >= 0: free[j] = False; hit[r] = True
+    return hit
+
+# %% ../nbs/21_metrics.ipynb #1f1fd7ac
 def _average_precision(P: _Arr, G: _Arr, thrs: Sequence[float]) -> np.ndarray:
     "(K,) all-point interpolated AP of `P` against `G` at each IoU threshold (0 without ground truth)."
     thrs = np.asarray(thrs, np.float64).reshape(-1); K = len(thrs)
@@ -216,12 +228,7 @@ def _average_precision(P: _Arr, G: _Arr, thrs: Sequence[float]) -> np.ndarray:
         if gi is None: continue
         pi = pi[np.argsort(rank[pi])]                                                  # this video, by score
         ov = interval_iou(P.iv[pi], G.iv[gi])                                          # (n_p, n_g)
-        for k, t in enumerate(thrs):
-            free = np.ones(len(gi), bool)
-            for r in range(len(pi)):
-                cand = np.where(free & (ov[r] >= t), ov[r], -1.0)
-                j = int(np.argmax(cand))                                               # highest IoU, then lower row
-                if cand[j] >= 0: free[j] = False; tp[k, rank[pi[r]]] = 1
+        for k, t in enumerate(thrs): tp[k, rank[pi]] = _greedy_hits(ov, t)
     ctp = np.cumsum(tp, axis=1); prec = ctp / np.arange(1, len(P) + 1); rec = ctp / len(G)
     env = np.maximum.accumulate(prec[:, ::-1], axis=1)[:, ::-1]                        # monotone envelope
     return np.sum(np.diff(np.concatenate([np.zeros((K, 1)), rec], axis=1), axis=1) * env, axis=1)
@@ -262,6 +269,7 @@ def _check_args(fps, iou, me_max_seconds, map_ious, f1_me_seconds) -> None:
     for name, v in (("iou", iou), *((f"map_ious {t}", t) for t in map_ious)):
         if not (isinstance(v, (int, float, np.number)) and 0 < v <= 1): raise MetricsError(f"{name} must be in (0, 1], got {v!r}")
 
+# %% ../nbs/21_metrics.ipynb #5e755ede
 def fps_warning(ground_truth: pd.DataFrame, fps: float, me_max_seconds: float = 0.5) -> str | None:
     "A sentence when `fps` looks wrong for `ground_truth` (its layout's dataset, or kinds its durations contradict), else None."
     ds = getattr(ground_truth, "attrs", {}).get("dataset")
@@ -289,6 +297,19 @@ def _warn_inputs(G: pd.DataFrame, ground_truth: pd.DataFrame, fps: float, me_max
     return out
 
 # %% ../nbs/21_metrics.ipynb #c08d4e0a
+def _kind_counts(found: np.ndarray, P: _Arr, G: _Arr) -> dict:
+    "tp, n, m, precision, recall, f1 per kind (`_mae`, `_me`), then over both, from `found` (M,): the ground truths found."
+    out = {}
+    for c, k in enumerate(KINDS):
+        s = k.lower()
+        tp, n, m = int(found[G.kind == c].sum()), int((P.kind == c).sum()), int((G.kind == c).sum())
+        out[f"tp_{s}"], out[f"n_{s}"], out[f"m_{s}"] = tp, n, m
+        out[f"precision_{s}"], out[f"recall_{s}"], out[f"f1_{s}"] = _prf(tp, n, m)
+    out["tp"], out["n"], out["m"] = out["tp_mae"] + out["tp_me"], len(P), len(G)
+    out["precision"], out["recall"], out["f1"] = _prf(out["tp"], out["n"], out["m"])
+    return out
+
+# %% ../nbs/21_metrics.ipynb #388ca4db
 def evaluate(proposals: pd.DataFrame, ground_truth: pd.DataFrame, fps: float, *, protocol: str = "megc",
              iou: float = 0.5, me_max_seconds: float = 0.5, videos=None,
              map_ious: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
@@ -299,14 +320,7 @@ def evaluate(proposals: pd.DataFrame, ground_truth: pd.DataFrame, fps: float, *,
     warned = _warn_inputs(Gd, ground_truth, fps, me_max_seconds)
     P, G = _arrays(Pd, Gd)
     best = _best_scores(P, G, iou, typed=protocol == "megc")                            # (M,), NaN: not found
-    found, out = ~np.isnan(best), dict(protocol=protocol, iou=float(iou), fps=float(fps))
-    for c, k in enumerate(KINDS):
-        s = k.lower()
-        tp, n, m = int(found[G.kind == c].sum()), int((P.kind == c).sum()), int((G.kind == c).sum())
-        out[f"tp_{s}"], out[f"n_{s}"], out[f"m_{s}"] = tp, n, m
-        out[f"precision_{s}"], out[f"recall_{s}"], out[f"f1_{s}"] = _prf(tp, n, m)
-    out["tp"], out["n"], out["m"] = out["tp_mae"] + out["tp_me"], len(P), len(G)
-    out["precision"], out["recall"], out["f1"] = _prf(out["tp"], out["n"], out["m"])
+    out = dict(protocol=protocol, iou=float(iou), fps=float(fps), **_kind_counts(~np.isnan(best), P, G))
     for sec in f1_me_seconds: out[f"f1_me_{int(round(sec * 10)):02d}"] = _f1_me_at(P, G, fps, sec, iou)
     out.update(_swept(P, G, best, iou))
     if out["tp"] > out["n"]: out["notes"] += " TP exceeds N here: a proposal finds several ground truths."
@@ -339,6 +353,7 @@ def ranking_auc(score, positive) -> float:
     r = pd.Series(s).rank().to_numpy()                                               # average ranks for ties
     return float((r[p].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
+# %% ../nbs/21_metrics.ipynb #94dd6493
 def attention_stats(attention: Mapping[str, np.ndarray], ground_truth: pd.DataFrame, *, stride: int,
                     snippet_length: int) -> dict[str, float]:
     "attn_auc, attn_auc_mae, attn_auc_me (medians over videos of the per-video AUC) and attn_range (median 5-95% spread)."
@@ -399,6 +414,17 @@ def random_baseline(ground_truth: pd.DataFrame, videos, n_proposals=None, durati
     return pd.DataFrame(dict(video=vids, onset=onset, offset=onset + dur, score=score))
 
 # %% ../nbs/21_metrics.ipynb #d4099650
+def _match_bars(ax, P: pd.DataFrame, G: pd.DataFrame, hit: np.ndarray) -> None:
+    "Bars of one video's ground truths (green found, red missed), then below them its proposals (green hit, grey FP)."
+    for i, r in G.iterrows():
+        ax.barh(i, r.offset - r.onset + 1, left=r.onset, color="tab:green" if hit[:, i].any() else "tab:red")
+        ax.text(r.offset + 2, i, f"gt {r.kind}", va="center", fontsize=7)
+    for j, r in P.iterrows():
+        y = len(G) + 0.5 + j
+        ax.barh(y, r.offset - r.onset + 1, left=r.onset, color="tab:green" if hit[j].any() else "0.6", alpha=0.8)
+        ax.text(r.offset + 2, y, f"{r.kind} {r.score:.2f}", va="center", fontsize=7)
+
+# %% ../nbs/21_metrics.ipynb #0a05bbe3
 def plot_matches(proposals: pd.DataFrame, ground_truth: pd.DataFrame, fps: float, video: str | None = None, *,
                  protocol: str = "megc", iou: float = 0.5, me_max_seconds: float = 0.5) -> Figure:
     "Timeline of one video's ground truths and proposals, coloured by found/missed and hit/false positive."
@@ -409,24 +435,19 @@ def plot_matches(proposals: pd.DataFrame, ground_truth: pd.DataFrame, fps: float
     hit = interval_iou(P[["onset", "offset"]].to_numpy(), G[["onset", "offset"]].to_numpy()) >= iou   # (n_p, n_g)
     if protocol == "megc": hit &= P.kind.to_numpy()[:, None] == G.kind.to_numpy()[None, :]
     fig = Figure(figsize=(9, 1.2 + 0.25 * (len(P) + len(G))), layout="constrained"); ax = fig.subplots()
-    for i, r in G.iterrows():
-        ax.barh(i, r.offset - r.onset + 1, left=r.onset, color="tab:green" if hit[:, i].any() else "tab:red")
-        ax.text(r.offset + 2, i, f"gt {r.kind}", va="center", fontsize=7)
-    for j, r in P.iterrows():
-        y = len(G) + 0.5 + j
-        ax.barh(y, r.offset - r.onset + 1, left=r.onset, color="tab:green" if hit[j].any() else "0.6", alpha=0.8)
-        ax.text(r.offset + 2, y, f"{r.kind} {r.score:.2f}", va="center", fontsize=7)
+    _match_bars(ax, P, G, hit)
     ax.invert_yaxis(); ax.set_yticks([]); ax.set_xlabel("frame")
     ax.set_title(f"{video}: ground truth (green found, red missed) / proposals (green hit, grey FP), {protocol}, IoU>={iou}", fontsize=8)
     return fig
 
-# %% ../nbs/21_metrics.ipynb #0a05bbe3
+# %% ../nbs/21_metrics.ipynb #e5ed8212
 def pr_verdict(curve: pd.DataFrame) -> str | None:
     "A sentence when no score threshold of a `pr_curve` table gives a usable result, else None."
     if not len(curve): return "no proposals: there is no threshold to choose, every count is 0"
     if float(curve.f1.max()) == 0: return "no threshold gives a usable result: no proposal finds a ground truth (F1 = 0 at every threshold)"
     return None
 
+# %% ../nbs/21_metrics.ipynb #b134d823
 def plot_pr_curve(curve: pd.DataFrame, *, fixed_threshold: float | None = None, title: str = "") -> Figure:
     "Precision, recall, F1 and ME F1 over score thresholds (a `pr_curve` table), with the swept optimum; says when none is usable."
     fig = Figure(figsize=(9, 3.2), layout="constrained"); a, b = fig.subplots(1, 2)

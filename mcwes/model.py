@@ -16,9 +16,10 @@ from .cscm import (ShapeError, check_btd, Dropout, materialize_, make_enhancer, 
 # %% auto #0
 __all__ = ['CLASSES', 'AttentionGenerator', 'suppress_cas', 'MCWES', 'count_parameters', 'frames_to_snippets', 'plot_outputs']
 
-# %% ../nbs/11_model.ipynb #e9905995
+# %% ../nbs/11_model.ipynb #c1d9064d
 CLASSES = ("MaE", "ME", "BG")  # the column order of every T-CAM (SPEC: 0 = MaE, 1 = ME, 2 = BG)
 
+# %% ../nbs/11_model.ipynb #e9905995
 class AttentionGenerator(nn.Module):
     "Per-snippet foreground attention in (0, 1): (B, T, D) -> (B, T)."
     def __init__(self, dim: int, hidden: int = 512, dropout: float = 0.5, slope: float = 0.2,
@@ -85,6 +86,7 @@ def _mcwes_forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
 MCWES.forward = _mcwes_forward
 
+# %% ../nbs/11_model.ipynb #0a99fb5c
 def count_parameters(model: nn.Module) -> int:
     "Number of trainable parameters of `model`."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

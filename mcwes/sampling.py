@@ -29,6 +29,7 @@ def bin_edges(T: int, length: int) -> tuple[np.ndarray, np.ndarray]:
     lo = e[:-1]
     return lo, np.maximum(e[1:], lo + 1)
 
+# %% ../nbs/03_sampling.ipynb #1f87dd8e
 def resample_indices(T: int, length: int, rng: np.random.Generator) -> np.ndarray:
     "One snippet index per equal bin of [0, T): (length,) int64, non-decreasing; repeats when T < length."
     if not isinstance(rng, np.random.Generator): raise SamplingError(f"rng: expected a numpy Generator, got {type(rng).__name__}")
@@ -46,6 +47,7 @@ def running_median(x: np.ndarray, window: int = 31) -> np.ndarray:
     xp = np.concatenate([np.repeat(x[:1], h, 0), x, np.repeat(x[-1:], h, 0)])        # (T + 2h, C)
     return pd.DataFrame(xp).rolling(window).median().to_numpy()[window - 1:]           # row t: window ends at t + h
 
+# %% ../nbs/03_sampling.ipynb #25279238
 def normalize_features(x: np.ndarray, mode: str = "none", window: int = 31) -> np.ndarray:
     "One whole video's features (T, C) with `mode`'s per-video baseline removed (`NORMALIZE_MODES`), float32."
     if mode not in NORMALIZE_MODES: raise SamplingError(f"DataConfig.normalize must be one of {NORMALIZE_MODES}, got {mode!r}")
@@ -89,6 +91,7 @@ def _balanced(y: np.ndarray, n: int, rng: np.random.Generator) -> list[int]:
         out.append(int(rng.choice(pool if len(pool) else len(y))))
     return out
 
+# %% ../nbs/03_sampling.ipynb #8b8d1119
 def sample_batch(labels: np.ndarray, batch_size: int, n_pairs: int,
                  rng: np.random.Generator, balance: str = "none") -> tuple[np.ndarray, list[tuple[int, int]]]:
     "(B,) video indices whose first 2*n_pairs form label-sharing pairs, and the pairs as batch positions."

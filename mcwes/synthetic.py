@@ -183,6 +183,16 @@ def _add_events(x, events, basis, n_frames, snippet_length, stride, rng, k):
         x += a * env[:, :, None] * _response(r.kind, basis, rng, k)[:, None, :]
 
 # %% ../nbs/04_synthetic.ipynb #e31da884
+def _background(n_snip: int, step_seconds: float, basis: SyntheticBasis, shift: np.ndarray | None,
+                rng: np.random.Generator, k: SyntheticKnobs) -> np.ndarray:
+    "(2, T, D) what does not move fast: the dataset's levels, the subject's `shift` (2, D), the video's offset, the slow drift."
+    dim = basis.dim
+    sh = 0.0 if shift is None else np.asarray(shift, np.float64).reshape(2, 1, dim)
+    x = basis.level[:, None, :] + sh + k.video_scale * rng.standard_normal((2, 1, dim))        # (2, 1, D)
+    z = _drift(n_snip, step_seconds, rng, k) * (k.drift * k.noise * math.sqrt(dim / k.ref_dim / k.drift_dims))  # (T, drift_dims)
+    return x + np.einsum("tk,skd->std", z, basis.drift)                                        # (2, T, D)
+
+# %% ../nbs/04_synthetic.ipynb #47dc5f30
 def synthesize_video(n_frames: int, intervals: pd.DataFrame, *, dim: int = 1024, snippet_length: int = 8,
                      stride: int = 8, fps: float = 30.0, rng: np.random.Generator, knobs: SyntheticKnobs | None = None,
                      basis: SyntheticBasis | None = None, shift: np.ndarray | None = None, video: str = "?",
@@ -195,10 +205,7 @@ def synthesize_video(n_frames: int, intervals: pd.DataFrame, *, dim: int = 1024,
     if n_snip < 1: raise SyntheticError(f"video {video}: {n_frames} frames give no snippet of {snippet_length} frames")
     gt = check_intervals(intervals, n_frames, video)[["onset", "apex", "offset", "kind"]]
     events = pd.concat([gt, random_confounders(n_frames, fps, rng, k)], ignore_index=True)
-    sh = 0.0 if shift is None else np.asarray(shift, np.float64).reshape(2, 1, dim)
-    x = basis.level[:, None, :] + sh + k.video_scale * rng.standard_normal((2, 1, dim))        # (2, 1, D)
-    z = _drift(n_snip, stride / fps, rng, k) * (k.drift * k.noise * math.sqrt(dim / k.ref_dim / k.drift_dims))  # (T, drift_dims)
-    x = x + np.einsum("tk,skd->std", z, basis.drift)                                           # (2, T, D)
+    x = _background(n_snip, stride / fps, basis, shift, rng, k)                               # (2, T, D)
     _add_events(x, events, basis, n_frames, snippet_length, stride, rng, k)
     x += k.noise * np.moveaxis(_ar1(np.moveaxis(rng.standard_normal((2, n_snip, dim)), 1, 0), k.noise_ar), 0, 1)
     if k.nonneg: x = np.maximum(x, 0.0)                                                        # ReLU-pooled, like I3D
@@ -247,6 +254,17 @@ def _counts(rng, n_vid, mae_per_video, me_per_video, n_empty, n_me_only) -> tupl
     return n_mae, n_me
 
 # %% ../nbs/04_synthetic.ipynb #591d625a
+def _video_name(i: int, videos_per_subject: int) -> tuple[str, str]:
+    "(subject, video) of the i-th synthetic video: `s01`, `01_0101synthetic`, ... (the CAS(ME)^2 clip codes in turn)."
+    s = i // videos_per_subject
+    return f"s{s + 1:02d}", f"{s + 1:02d}_{CASME2_CODES[i % videos_per_subject % len(CASME2_CODES)]}synthetic"
+
+def _timing_tables(rows: list[tuple], vids: list[tuple]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "(intervals by video and onset, videos) from rows (subject, video, onset, apex, offset, kind) and (video, subject, n_frames)."
+    iv = pd.DataFrame(rows, columns=["subject", "video", "onset", "apex", "offset", "kind"])
+    return iv.sort_values(["video", "onset"], ignore_index=True), pd.DataFrame(vids, columns=["video", "subject", "n_frames"])
+
+# %% ../nbs/04_synthetic.ipynb #e35f8ed2
 def random_intervals(rng: np.random.Generator, n_subjects: int, videos_per_subject: int, fps: float = 30.0, *,
                      frames: tuple[int, int] = (1000, 3000), mae_per_video: float = 3.0, me_per_video: float = 0.6,
                      mae_seconds: tuple[float, float] = (0.5, 4.0), mae_median_seconds: float = 1.15,
@@ -258,16 +276,14 @@ def random_intervals(rng: np.random.Generator, n_subjects: int, videos_per_subje
     n_mae, n_me = _counts(rng, n_vid, mae_per_video, me_per_video, n_empty, n_me_only)
     vids, rows = [], []
     for i in range(n_vid):
-        s = i // videos_per_subject
-        subj, video = f"s{s + 1:02d}", f"{s + 1:02d}_{CASME2_CODES[i % videos_per_subject % len(CASME2_CODES)]}synthetic"
+        subj, video = _video_name(i, videos_per_subject)
         n_frames = int(rng.integers(frames[0], frames[1] + 1)); vids.append((video, subj, n_frames))
         taken, margin = [], int(round(margin_seconds * fps))
         for kind, n in (("MaE", n_mae[i]), ("ME", n_me[i])):
             durs = _durations(rng, n, kind, fps, me_max, mae_seconds, mae_median_seconds, me_min_seconds)
             for o, f in _place(rng, n_frames, durs, taken, margin, gap_frames):
                 rows.append((subj, video, o, o + int(round(rng.uniform(0.25, 0.6) * (f - o))), f, kind))
-    iv = pd.DataFrame(rows, columns=["subject", "video", "onset", "apex", "offset", "kind"])
-    return iv.sort_values(["video", "onset"], ignore_index=True), pd.DataFrame(vids, columns=["video", "subject", "n_frames"])
+    return _timing_tables(rows, vids)
 
 # %% ../nbs/04_synthetic.ipynb #bae3a18b
 def dataset_basis(seed: int, dim: int = 1024, knobs: SyntheticKnobs | None = None) -> SyntheticBasis:
@@ -306,11 +322,10 @@ def write_synthetic_dataset(out: str | Path, intervals: pd.DataFrame, videos: pd
     basis = make_basis(dim, np.random.default_rng(seqs[0]), k)
     srng = np.random.default_rng(seqs[1])
     shifts = {s: k.subject_scale * srng.standard_normal((2, dim)) for s in sorted(vt.subject.unique())}
-    feats = {}
-    for i, r in enumerate(vt.itertuples()):
-        feats[r.video] = synthesize_video(r.n_frames, intervals[intervals["video"].astype(str) == r.video], dim=dim,
-                                          snippet_length=snippet_length, stride=stride, fps=fps, knobs=k, basis=basis,
-                                          rng=np.random.default_rng(seqs[2 + i]), shift=shifts[r.subject], video=r.video)
+    feats = {r.video: synthesize_video(r.n_frames, intervals[intervals["video"].astype(str) == r.video], dim=dim,
+                                       snippet_length=snippet_length, stride=stride, fps=fps, knobs=k, basis=basis,
+                                       rng=np.random.default_rng(seqs[2 + i]), shift=shifts[r.subject], video=r.video)
+             for i, r in enumerate(vt.itertuples())}
     meta = FeatureMeta(snippet_length, stride, fps, dim, ("rgb", "flow"), dtype,
                        f"mcwes.synthetic seed={seed} knobs={json.dumps(asdict(k), sort_keys=True)}")
     write_feature_store(out / "features", feats, meta, videos=vt)
@@ -329,6 +344,18 @@ def _energy_curves(x: np.ndarray, s: int, basis: SyntheticBasis | None) -> dict[
     return {k: np.linalg.norm(x @ d.T, axis=1) for k, d in groups.items()}
 
 # %% ../nbs/04_synthetic.ipynb #717bd82a
+def _stream_panel(ax, s: int, c: np.ndarray, x: np.ndarray, intervals: pd.DataFrame, *, basis: SyntheticBasis | None,
+                  events: pd.DataFrame | None, noise: float | None) -> None:
+    "Stream `s`'s energy curves of x (T, D) around its median against frames `c` (T,), events shaded, on `ax`."
+    x = x.astype(np.float64)
+    x = (x - np.median(x, axis=0)) / (noise or 1.0)                         # (T, D)
+    for lab, y in _energy_curves(x, s, basis).items(): ax.plot(c, y, lw=0.9, label=lab)
+    shade = [] if events is None else [r for r in events.itertuples() if r.kind not in KINDS]
+    for r in [*intervals.itertuples(), *shade]:
+        ax.axvspan(r.onset - 0.5, r.offset + 0.5, color=_COLORS.get(r.kind, "0.6"), alpha=0.3, lw=0)
+    ax.set_ylabel(f"{('RGB', 'flow')[s]} energy" + (" / noise" if noise else ""))
+
+# %% ../nbs/04_synthetic.ipynb #42f5261d
 def plot_synthetic_video(features: np.ndarray, intervals: pd.DataFrame, *, snippet_length: int = 8, stride: int = 8,
                          basis: SyntheticBasis | None = None, events: pd.DataFrame | None = None,
                          noise: float | None = None, title: str | None = None) -> Figure:
@@ -340,13 +367,7 @@ def plot_synthetic_video(features: np.ndarray, intervals: pd.DataFrame, *, snipp
     if basis is not None and basis.dim != D: raise SyntheticError(f"features have D = {D} per stream, the basis {basis.dim}")
     fig, axes = plt.subplots(2, 1, sharex=True, figsize=(10, 4.8))
     for s, ax in enumerate(axes):
-        x = features[:, s * D:(s + 1) * D].astype(np.float64)
-        x = (x - np.median(x, axis=0)) / (noise or 1.0)                         # (T, D)
-        for lab, y in _energy_curves(x, s, basis).items(): ax.plot(c, y, lw=0.9, label=lab)
-        shade = [] if events is None else [r for r in events.itertuples() if r.kind not in KINDS]
-        for r in [*intervals.itertuples(), *shade]:
-            ax.axvspan(r.onset - 0.5, r.offset + 0.5, color=_COLORS.get(r.kind, "0.6"), alpha=0.3, lw=0)
-        ax.set_ylabel(f"{('RGB', 'flow')[s]} energy" + (" / noise" if noise else ""))
+        _stream_panel(ax, s, c, features[:, s * D:(s + 1) * D], intervals, basis=basis, events=events, noise=noise)
     axes[0].legend(loc="upper right", fontsize=7, ncol=4)
     axes[1].set_xlabel("frame (0-based, snippet centre); shaded: MaE blue, ME red, habitual actions grey")
     axes[0].set_title(title or "synthetic features beside their ground truth")

@@ -78,28 +78,32 @@ def topk_mask(cas: Tensor, h: Sequence[float], exclude: Tensor | None = None) ->
     return torch.zeros(order.shape, dtype=torch.bool, device=cas.device).scatter(1, order, _rank_mask(k, cas.shape[1]))
 
 # %% ../nbs/12_topk.ipynb #ba79299f
+def _topk_row(ax, logits: Tensor, sel: Tensor, u: float, name: str, h: float, gt: Sequence | None) -> None:
+    "One class's row of `plot_topk`: logits (T,) as bars, the picks `sel` (T,) in the class colour, u dashed, `gt` shaded."
+    from mcwes.demo import CLASS_COLOURS, shade_spans
+    colours = [CLASS_COLOURS.get(name, "tab:red") if s else "lightgrey" for s in sel.tolist()]
+    if gt: shade_spans(ax, gt, alpha=0.12, legend=False)
+    ax.bar(range(len(logits)), logits.numpy(), color=colours, width=0.85)
+    ax.axhline(u, ls="--", color="k", lw=1)
+    ax.set_ylabel("logit")
+    ax.set_title(f"{name}: h={h:g}, k={int(sel.sum())} (coloured), u={u:.2f} (dashed)", fontsize=9, loc="left")
+
+# %% ../nbs/12_topk.ipynb #f6d00b9c
 def plot_topk(cas: Tensor, h: Sequence[float], video: int = 0, exclude: Tensor | None = None,
               class_names: Sequence[str] = ("MaE", "ME", "BG"), title: str | None = None, gt: Sequence | None = None):
     "One row per class of video `video` of `cas` (B, T, C) or (T, C): logits, top-k_i picks (class colour), u_i; `gt` (start, end, kind) in snippets shaded."
     from matplotlib.figure import Figure
-    from mcwes.demo import CLASS_COLOURS, shade_spans
     cas = cas.detach().float().cpu()
     if cas.ndim == 2: cas = cas.unsqueeze(0)
     if exclude is not None and exclude.ndim == 1: exclude = exclude.unsqueeze(0)
     sel = topk_mask(cas, h, exclude)[video]                   # (T, C)
     u = topk_pool(cas, h, exclude)[video]                     # (C,)
-    T, C = sel.shape
+    C = sel.shape[1]                                          # classes
     names = list(class_names) + [f"class {c}" for c in range(len(class_names), C)]
     fig = Figure(figsize=(9, 1.5 * C + 0.6), layout="constrained")
     axs = fig.subplots(C, 1, sharex=True, squeeze=False)[:, 0]
     for c, ax in enumerate(axs):
-        colours = [CLASS_COLOURS.get(names[c], "tab:red") if s else "lightgrey" for s in sel[:, c].tolist()]
-        if gt: shade_spans(ax, gt, alpha=0.12, legend=False)
-        ax.bar(range(T), cas[video, :, c].numpy(), color=colours, width=0.85)
-        ax.axhline(float(u[c]), ls="--", color="k", lw=1)
-        ax.set_ylabel("logit")
-        ax.set_title(f"{names[c]}: h={float(h[c]):g}, k={int(sel[:, c].sum())} (coloured), u={float(u[c]):.2f} (dashed)",
-                     fontsize=9, loc="left")
+        _topk_row(ax, cas[video, :, c], sel[:, c], float(u[c]), names[c], float(h[c]), gt)
     axs[-1].set_xlabel("snippet")
     if title: fig.suptitle(title)
     return fig

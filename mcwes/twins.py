@@ -15,6 +15,7 @@ from .data import KINDS, read_annotations, read_frame_counts, subject_of_video
 from .features import FeatureStore
 from .sampling import running_median
 from .synthetic import CASME2_CODES, SyntheticKnobs, SyntheticError, interval_mask, write_synthetic_dataset, _place
+from .synthetic import _timing_tables
 
 # %% auto #0
 __all__ = ['REAL_EVIDENCE', 'REALISM_TARGETS', 'TWIN_KNOBS', 'TWIN_SOURCES', 'CASME2_TIMING', 'TwinError', 'event_z',
@@ -147,6 +148,7 @@ def realism_table(features: Mapping[str, np.ndarray], annotations: pd.DataFrame,
                       **pd.DataFrame(mom).median().to_dict()}
     return pd.DataFrame(rows).T
 
+# %% ../nbs/05_twins.ipynb #2e0de2eb
 def is_realistic(table: pd.DataFrame, stream: str = "rgb") -> bool:
     "Whether `stream` of a `realism_table` meets `REALISM_TARGETS`."
     r, t = table.loc[stream], REALISM_TARGETS
@@ -166,6 +168,7 @@ class TimingFit:
     me_range: tuple[int, int]                 # offset - onset of an ME ~ U{lo..hi}
     apex_beta: tuple[float, float]            # (apex - onset) / (offset - onset) ~ Beta(a, b)
 
+# %% ../nbs/05_twins.ipynb #ef3e6c62
 def fit_timing(intervals: pd.DataFrame, videos: pd.DataFrame, fps: float) -> TimingFit:
     "Fit `TimingFit` to a tidy interval table and its video table (video, subject, n_frames)."
     d = intervals.offset - intervals.onset
@@ -184,15 +187,20 @@ CASME2_TIMING = TimingFit(fps=30.0, frames_log=(7.749, 0.519), label_mix=(0.639,
                           me_extra=0.727, mae_log=(3.553, 0.444), me_range=(8, 16), apex_beta=(5.035, 7.877))
 
 # %% ../nbs/05_twins.ipynb #d5ded77a
+def _label_mix(fit: TimingFit, rng: np.random.Generator, n: int, min_me_videos: int, min_no_mae_videos: int) -> np.ndarray:
+    "(n,) label mix of n videos drawn from `fit`, redrawn until `min_me_videos` hold an ME and `min_no_mae_videos` no MaE."
+    for _ in range(1000):
+        mix = rng.choice(4, size=n, p=np.asarray(fit.label_mix) / sum(fit.label_mix))  # 0 MaE only, 1 both, 2 ME only, 3 none
+        if np.isin(mix, (1, 2)).sum() >= min_me_videos and np.isin(mix, (2, 3)).sum() >= min_no_mae_videos: return mix
+    raise TwinError(f"draw_timing: no label mix with {min_me_videos} ME and {min_no_mae_videos} MaE-free videos in 1000 draws")
+
+# %% ../nbs/05_twins.ipynb #603e1eb5
 def draw_timing(fit: TimingFit, rng: np.random.Generator, n_subjects: int, videos_per_subject: int, *,
                 frames: tuple[int, int] = (600, 5000), me_max_frames: int = 15, min_me_videos: int = 0,
                 min_no_mae_videos: int = 0, margin_seconds: float = 1.0, gap_frames: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(intervals, videos) drawn from `fit`; the label mix is redrawn until it has `min_me_videos` / `min_no_mae_videos`."
     n = n_subjects * videos_per_subject
-    for _ in range(1000):
-        mix = rng.choice(4, size=n, p=np.asarray(fit.label_mix) / sum(fit.label_mix))  # 0 MaE only, 1 both, 2 ME only, 3 none
-        if np.isin(mix, (1, 2)).sum() >= min_me_videos and np.isin(mix, (2, 3)).sum() >= min_no_mae_videos: break
-    else: raise TwinError(f"draw_timing: no label mix with {min_me_videos} ME and {min_no_mae_videos} MaE-free videos in 1000 draws")
+    mix = _label_mix(fit, rng, n, min_me_videos, min_no_mae_videos)                   # (n,) 0 MaE only, 1 both, 2 ME only, 3 none
     vids, rows, fps = [], [], fit.fps
     for i in range(n):
         subj = f"s{i // videos_per_subject + 1:02d}"; j = i % videos_per_subject; video = f"{subj[1:]}_{CASME2_CODES[j % 9]}synthetic{j // 9 or ''}"
@@ -204,14 +212,23 @@ def draw_timing(fit: TimingFit, rng: np.random.Generator, n_subjects: int, video
         for kind, durs in (("MaE", mae), ("ME", me)):
             for o, f in _place(rng, n_frames, durs, taken, int(round(margin_seconds * fps)), gap_frames):
                 rows.append((subj, video, o, o + int(round(rng.beta(*fit.apex_beta) * (f - o))), f, kind))
-    iv = pd.DataFrame(rows, columns=["subject", "video", "onset", "apex", "offset", "kind"])
-    return iv.sort_values(["video", "onset"], ignore_index=True), pd.DataFrame(vids, columns=["video", "subject", "n_frames"])
+    return _timing_tables(rows, vids)
 
 # %% ../nbs/05_twins.ipynb #4725057d
-def _sample_readme(iv: pd.DataFrame, vt: pd.DataFrame, seed: int, k: SyntheticKnobs, dim: int, d) -> str:
+def _sample_facts(iv: pd.DataFrame, vt: pd.DataFrame, dim: int, d) -> list[str]:
+    "The README's lines on the sample's videos, expressions and video-level labels."
     dur = iv.offset - iv.onset
     kinds = iv.groupby("video").kind.agg(lambda s: "+".join(sorted(set(s)))).reindex(vt.video).fillna("none")
     mix = ", ".join(f"{n} {m}" for m, n in kinds.value_counts().sort_index().items())
+    return [f"- {vt.subject.nunique()} subjects, {len(vt)} videos of {vt.n_frames.min()}-{vt.n_frames.max()} frames "
+            f"(mean {vt.n_frames.mean():.0f}) at {d.fps:g} fps; snippets of {d.snippet_length} frames at stride {d.stride}; D = {dim}.",
+            f"- {(iv.kind == 'MaE').sum()} MaE (offset - onset {dur[iv.kind == 'MaE'].min()}-{dur[iv.kind == 'MaE'].max()} frames), "
+            f"{(iv.kind == 'ME').sum()} ME ({dur[iv.kind == 'ME'].min()}-{dur[iv.kind == 'ME'].max()} frames).",
+            f"- Video-level labels: {mix}."]
+
+# %% ../nbs/05_twins.ipynb #466722a4
+def _sample_readme(iv: pd.DataFrame, vt: pd.DataFrame, seed: int, k: SyntheticKnobs, dim: int, d) -> str:
+    "The generated `README.md` of the sample dataset."
     return "\n".join([
         "# data_samples: a synthetic CAS(ME)^2-like dataset", "",
         "Generated by `mcwes.twins.make_sample_dataset` (notebook `nbs/05_twins.ipynb`); do not edit by hand.", "",
@@ -219,17 +236,14 @@ def _sample_readme(iv: pd.DataFrame, vt: pd.DataFrame, seed: int, k: SyntheticKn
         "Layout (SPEC 1): `features/{video}.npy` (T, 2D) float16, RGB in [:D], flow in [D:]; `features/meta.json`;",
         "`features/videos.csv` (video, subject, n_frames); `annotations.csv` (subject, video, onset, apex, offset, kind;",
         "0-based inclusive frames).", "",
-        f"- {vt.subject.nunique()} subjects, {len(vt)} videos of {vt.n_frames.min()}-{vt.n_frames.max()} frames "
-        f"(mean {vt.n_frames.mean():.0f}) at {d.fps:g} fps; snippets of {d.snippet_length} frames at stride {d.stride}; D = {dim}.",
-        f"- {(iv.kind == 'MaE').sum()} MaE (offset - onset {dur[iv.kind == 'MaE'].min()}-{dur[iv.kind == 'MaE'].max()} frames), "
-        f"{(iv.kind == 'ME').sum()} ME ({dur[iv.kind == 'ME'].min()}-{dur[iv.kind == 'ME'].max()} frames).",
-        f"- Video-level labels: {mix}.",
+        *_sample_facts(iv, vt, dim, d),
         "- Timing drawn from distributions fitted to the real CAS(ME)^2 annotations (`mcwes.twins.CASME2_TIMING`);",
         "  no row of a dataset's files is copied. Features at the `realistic` knobs of `mcwes.twins`: background",
         "  drift, blinks and head turns (not annotated) and expressions are simulated; numbers obtained on it are",
         "  not comparable to the paper's.", "",
         f"Knobs: `{json.dumps(asdict(k), sort_keys=True)}`", ""])
 
+# %% ../nbs/05_twins.ipynb #ed4e12cd
 def make_sample_dataset(out: str | Path = "data_samples", seed: int = 0, *, n_subjects: int = 8, videos_per_subject: int = 3,
                         frames: tuple[int, int] = (1000, 3000), dim: int = 256, knobs: SyntheticKnobs | None = None) -> Path:
     "Write the shipped sample dataset (`mcwes synth --out data_samples --seed 0`) to `out`; returns `out`."
