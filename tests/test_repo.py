@@ -51,3 +51,21 @@ def test_no_licensed_annotation_file_in_the_tree():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     leaked = [t for t in tracked if (ROOT / t).is_file() and hashlib.sha256((ROOT / t).read_bytes()).hexdigest() in digests]
     assert not leaked, leaked
+
+
+def _code_cell_lengths():
+    "{notebook: [lines of each code cell]}, lines counted as len(source.rstrip('\\n').split('\\n'))."
+    import json
+    out = {}
+    for nb in sorted((ROOT / "nbs").glob("*.ipynb")):
+        cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        out[nb.name] = [len("".join(c["source"]).rstrip("\n").split("\n")) for c in cells if c["cell_type"] == "code"]
+    return out
+
+
+def test_code_cells_are_short():
+    "Issue 13: at most 25 code cells over 20 lines across all notebooks, none over 40."
+    lengths = _code_cell_lengths()
+    long = {nb: [n for n in ls if n > 20] for nb, ls in lengths.items()}
+    assert sum(map(len, long.values())) <= 25, {nb: l for nb, l in long.items() if l}
+    assert not [(nb, n) for nb, ls in lengths.items() for n in ls if n > 40]
