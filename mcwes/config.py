@@ -130,7 +130,7 @@ class SpotConfig:
     video_score: Literal["prob", "logit"] = "prob"    # p_j of phi from prob (softmax of top-K) or logit
     truncation: float = 0.1                           # drop proposals with phi below this
     outer_inner: bool = True                          # phi subtracts the outer region's mean (paper); false: inner mean only (Table 6, extra row)
-    class_copies: Literal["both", "by_duration"] = "by_duration"  # both class copies of a proposal (paper), or only the class its duration gives (mcwes: a short proposal is scored as an ME)
+    class_copies: Literal["both", "by_duration"] = "both"  # both class copies of a proposal (paper), or only the class its duration gives (more F1, fewer MEs: 36_learning)
     nms_iou: Annotated[float, FRACTION] = 0.01        # NMS drops a proposal overlapping a better one by more than this IoU
     nms_mode: Literal["agnostic", "per_class"] = "agnostic"  # NMS across classes (agnostic) or within each class
     me_max_seconds: Annotated[float, POSITIVE] = 0.5  # ME iff offset - onset <= round(me_max_seconds * fps)
@@ -326,8 +326,7 @@ def _raise_problems(problems: list[str], where: str = "") -> None:
 # Fields added after the first release whose default changed the behaviour: a saved config (one with
 # every section below) that lacks them gets the value it was run with, so it reproduces that run.
 _LEGACY = {("model", "padding_mode"): "zeros", ("spot", "tcam"): "supp", ("data", "normalize"): "none",
-           ("model", "init"): "pytorch", ("train", "balance"): "none", ("spot", "outer_inner"): True,
-           ("spot", "class_copies"): "both"}
+           ("model", "init"): "pytorch", ("train", "balance"): "none", ("spot", "outer_inner"): True}
 _SAVED = ("data", "model", "loss", "train", "spot", "eval")
 
 def config_from_dict(d: dict) -> Config:
@@ -503,15 +502,14 @@ def override(cfg: Config, *assignments: str, **kw: Any) -> Config:
 Config.override = override
 
 # %% ../nbs/00_config.ipynb #16eccec8
-PAPER_READING = ("data.normalize=none", "train.balance=none", "model.dropout_attn=0.5", "loss.lambda_sl={lambda_gl}",
-                 "spot.class_copies=both")
+PAPER_READING = ("data.normalize=none", "train.balance=none", "model.dropout_attn=0.5", "loss.lambda_sl={lambda_gl}")
 PRESETS = ("casme2", "samm_lv", "casme3", "sample", "casme2_paper", "samm_lv_paper", "casme3_paper", "sample_paper")
 
 def paper_reading(cfg: Config) -> Config:
-    "`cfg` with the paper's reading of mcwes's fixes (`PAPER_READING`): raw features, uniform batches, CO2-Net's attention dropout, lambda_3 = lambda_4, both class copies."
+    "`cfg` with the paper's reading of mcwes's fixes (`PAPER_READING`): raw features, uniform batches, CO2-Net's attention dropout, lambda_3 = lambda_4."
     c = cfg.override(*(a.format(lambda_gl=cfg.loss.lambda_gl) for a in PAPER_READING))
     return dataclasses.replace(c, name=f"{cfg.name}_paper", note=f"{cfg.note} Here with the paper's reading: no normalisation, "
-                               "uniform batches, attention dropout 0.5, lambda_3 = lambda_4, both class copies of a proposal.")
+                               "uniform batches, attention dropout 0.5, lambda_3 = lambda_4.")
 
 def _preset(name: str) -> Config:
     if name.endswith("_paper") and name[:-6] in PRESETS: return paper_reading(_preset(name[:-6]))

@@ -179,9 +179,10 @@ def test_spot_video_edge_cases():
     assert out.score[0] == pytest.approx(cfg.spot.varsigma * p_mae)
     assert len(spot_video([0.5], [[0.0, 0.0, 0.0]], **kw)) == 0                        # T = 1, nothing above truncation
     with pytest.raises(SpotError, match="video 'x'"): spot_video(np.ones(5), np.ones((5, 2)), video="x", **kw)
-    both = cfg.override("spot.class_copies=both")        # the one-snippet proposal is kept by its MaE score (the paper's copies)
+    both = cfg.override("spot.class_copies=both")        # the default: the one-snippet proposal is kept by its MaE score
     out = spot_outputs(dict(attn=torch.ones(1, 5) * 0.5, cas=torch.tensor([[[6.0, 0, 0]] * 5])), both, "y")  # S * A = (3, 0, 0)
     assert out.video.tolist() == ["y"] and out.onset.tolist() == [0]
-    assert len(spot_outputs(dict(attn=torch.ones(1, 5) * 0.5, cas=torch.tensor([[[6.0, 0, 0]] * 5])), cfg, "y")) == 0  # by_duration
+    assert len(spot_outputs(dict(attn=torch.ones(1, 5) * 0.5, cas=torch.tensor([[[6.0, 0, 0]] * 5])),
+                            cfg.override("spot.class_copies=by_duration"), "y")) == 0  # by_duration: its ME score is < 0.1
     supp = spot_outputs(dict(attn=torch.ones(1, 5) * 0.5, cas_supp=torch.tensor([[[3.0, 0, 0]] * 5])), both.override("spot.tcam=supp"), "y")
     assert supp.equals(out)
