@@ -21,7 +21,7 @@ from .losses import LOSS_TERMS, loss_weights, mil_loss
 from .model import MCWES
 from .sampling import sample_batch, resample_indices
 from .topk import k_from_h
-from .train import autocast, fold_streams, init_model, resolve_device
+from .train import autocast, fold_streams, init_model, make_optimizer, resolve_device
 
 # %% auto #0
 __all__ = ['DeviceFeatures', 'device_features', 'fold_batch', 'stack_models', 'fold_forward', 'unstack_into', 'fold_losses',
@@ -174,7 +174,7 @@ def _fit_stacked(base: MCWES, params: dict, buffers: dict, feats: DeviceFeatures
                  rngs: Sequence[np.random.Generator], ids: list[int], cfg: Config, *, device: torch.device, seed: int,
                  progress: bool) -> pd.DataFrame:
     "Train the stacked `params` for `cfg.train.iterations` steps (fold f's batches from `rngs[f]`); returns the loss history."
-    opt = torch.optim.Adam(params.values(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay, fused=device.type in ("cpu", "cuda"))
+    opt = make_optimizer(params.values(), cfg, device)
     rows, pending = [], []
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)

@@ -22,7 +22,8 @@ from .sampling import sample_batch, make_batch
 
 # %% auto #0
 __all__ = ['OUTPUT_KEYS', 'resolve_device', 'autocast', 'fold_streams', 'TrainingSet', 'to_device', 'train_step', 'TrainResult',
-           'init_model', 'train_model', 'save_checkpoint', 'load_checkpoint', 'predict_video', 'plot_history']
+           'init_model', 'make_optimizer', 'train_model', 'save_checkpoint', 'load_checkpoint', 'predict_video',
+           'plot_history']
 
 # %% ../nbs/30_train.ipynb #31a8041b
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -121,10 +122,9 @@ def _dim_of(data: TrainingSet, cfg: Config) -> int:
     return data.n_channels // n
 
 # %% ../nbs/30_train.ipynb #a7f3c2d1
-def _optimizer(model: MCWES, cfg: Config, dev: torch.device) -> torch.optim.Adam:
-    "Adam with `train.lr` and `train.weight_decay` (coupled, CO2-Net's); one fused kernel: ~10x faster step on CPU."
-    return torch.optim.Adam(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay,
-                            fused=dev.type in ("cpu", "cuda"))
+def make_optimizer(params, cfg: Config, dev: torch.device) -> torch.optim.Adam:
+    "Adam over `params` with `train.lr` and `train.weight_decay` (coupled, CO2-Net's); one fused kernel: ~10x faster step on CPU."
+    return torch.optim.Adam(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay, fused=dev.type in ("cpu", "cuda"))
 
 def _flush_log(pending: list, rows: list[dict], bar, it: int, callback) -> list:
     "Append the `pending` (iteration, losses) to `rows` as floats (one GPU sync per log_every steps); returns []."
@@ -146,7 +146,7 @@ def train_model(data: TrainingSet, cfg: Config, *, device: str | torch.device | 
     check_device(cfg, dev)                                        # e.g. amp needs CUDA: refused before any step
     rng, tseed = fold_streams(seed, fold)
     model = init_model(_dim_of(data, cfg), cfg, tseed, dev).train()
-    opt = _optimizer(model, cfg, dev)
+    opt = make_optimizer(model.parameters(), cfg, dev)
     scaler = torch.amp.GradScaler("cuda") if cfg.train.precision == "amp" else None
     rows, pending = [], []
     bar = tqdm(range(cfg.train.iterations), desc=desc, disable=not progress, leave=False)
