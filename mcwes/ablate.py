@@ -14,7 +14,8 @@ from .spotting import spot_outputs
 from .energy import energy_loso
 
 # %% auto #0
-__all__ = ['TABLES', 'COLUMNS', 'KEYS', 'row_summary', 'respot_run', 'run_ablation', 'directions', 'ablation_markdown']
+__all__ = ['TABLES', 'COLUMNS', 'KEYS', 'row_summary', 'respot_run', 'run_ablation', 'directions', 'ablation_markdown',
+           'plot_ablation']
 
 # %% ../nbs/35_ablate.ipynb #15603d64
 _TERMS = ("sc", "dc1", "dc2", "dc3", "fc", "sl", "gl")
@@ -57,7 +58,9 @@ _TABLE5 = {"title": "Table 5: the loss terms (EXP rows, reconstructed)",
 _TABLE6 = {"title": "Table 6: the proposals",
            "rows": {"multi-top": ["spot.proposal=multitop"], "multi-threshold": ["spot.proposal=multithreshold"],
                     "multi-top, no outer-inner score (not in the paper)": ["spot.proposal=multitop", "spot.outer_inner=false"],
-                    "multi-top, class copies by duration (not in the paper)": ["spot.proposal=multitop", "spot.class_copies=by_duration"]},
+                    "multi-top, class copies by duration (not in the paper)": ["spot.proposal=multitop", "spot.class_copies=by_duration"],
+                    "multi-top, by duration, ME copy of ME length (not in the paper)": ["spot.proposal=multitop", "spot.class_copies=by_duration",
+                                                                        "spot.me_copy=best_window"]},
            "paper": {"multi-top": (0.167, 0.108, 0.169, 0.266, 0.415, 0.324), "multi-threshold": (0.078, 0.069, 0.028, 0.162, 0.152, 0.157)},
            "direction": [("multi-top", ">", "multi-threshold"), ("multi-top", ">", "multi-top, no outer-inner score (not in the paper)")]}
 
@@ -93,17 +96,21 @@ def respot_run(run: str | os.PathLike, features, annotations, cfg: Config, *, se
 def _baseline_row(features, annotations, cfg: Config, subjects: Sequence[str] | None) -> dict:
     "The energy baseline's row (one value per metric; no attention, so no AUC), on the same folds as the table's runs."
     data = load_dataset(features, annotations, cfg)
-    b = energy_loso(data.features, data.annotations, data.videos, cfg, dim=data.store.meta.dim,
-                    streams=tuple(cfg.model.streams), subjects=subjects)["metrics"]
+    raw = {v: data.store.load(v) for v in data.videos["video"]}                       # the stored streams, as `mcwes baseline`
+    b = energy_loso(raw, data.annotations, data.videos, cfg, dim=data.store.meta.dim,  # (not the normalised training input)
+                    streams=tuple(data.store.meta.streams), subjects=subjects)["metrics"]
     return {k: [b.get(k)] for k in (*KEYS, "f1_mae", "f1_me")} | {"attn_auc": [None]}
 
 # %% ../nbs/35_ablate.ipynb #5000e3d8
 def run_ablation(table: int, features, annotations, out, cfg: Config, *, seeds: Sequence[int] = (0,), device=None,
-                 subjects: Sequence[str] | None = None, progress: bool = True) -> dict[str, dict]:
-    "Run (or resume) every row of paper table `table` on top of `cfg`; {row: row_summary} plus the energy baseline."
+                 subjects: Sequence[str] | None = None, progress: bool = True, rows: Sequence[str] | None = None) -> dict[str, dict]:
+    "Run (or resume) every row (or only `rows`) of paper table `table` on top of `cfg`; {row: row_summary} plus the energy baseline."
     if table not in TABLES: raise RunError(f"--table must be one of {sorted(TABLES)}, got {table}")
+    bad = sorted(set(rows or []) - set(TABLES[table]["rows"]))
+    if bad: raise RunError(f"--rows: table {table} has no row(s) {bad}; its rows: {list(TABLES[table]['rows'])}")
     cfg, out, res, trained = check_config(cfg), Path(out), {}, {}
     for name, ov in TABLES[table]["rows"].items():
+        if rows and name not in rows: continue
         rc = cfg.override(*ov)
         base = next((r for r, c in trained.items() if {k.split(".")[0] for k in diff_configs(c, rc)} <= {"spot"}), None)
         if base is not None:                              # only spotting differs: respot the trained row's outputs
@@ -140,3 +147,24 @@ def ablation_markdown(table: int, res: dict[str, dict], cfg: Config, seeds: Sequ
         lines.append(f"| {name} | " + " | ".join(_cell(r[k]) for k in KEYS) + f" | {_cell(r['attn_auc'])} | "
                      + (f"{paper[-1]:.3f}" if paper else "-") + " |")
     return "\n".join(lines + ["", "Directions the paper reports:", ""] + [f"- {d}" for d in directions(table, res)]) + "\n"
+
+# %% ../nbs/35_ablate.ipynb #eb8407e4
+def plot_ablation(table: int, res: dict[str, dict], title: str = ""):
+    "Figure of a table's results `res` ({row: {key: [per-seed values]}}, as `run_ablation` returns): F1 and paper F1, attention AUC."
+    from matplotlib.figure import Figure
+    base = res.get("energy baseline (non-learned)", {}).get("f1", [None])[0]
+    rows = [r for r in res if r != "energy baseline (non-learned)"]
+    val = lambda r, k: np.array([x for x in res[r].get(k, []) if x is not None], np.float64)
+    y = np.arange(len(rows))[::-1]
+    fig = Figure(figsize=(10, 0.35 * len(rows) + 1.4), layout="constrained")
+    a1, a2 = fig.subplots(1, 2, sharey=True, width_ratios=[2, 1])
+    f1 = [val(r, "f1") for r in rows]
+    a1.barh(y, [v.mean() for v in f1], xerr=[v.std() for v in f1], color="#1f77b4", alpha=0.8, label="ours (twin)")
+    paper = [TABLES[table]["paper"].get(r, (np.nan,) * 6)[5] for r in rows]
+    a1.plot(paper, y, "D", mfc="none", color="k", label="paper (real CAS(ME)^2, not comparable)")
+    if base is not None: a1.axvline(base, ls="--", color="0.4", label="energy baseline")
+    a1.set_yticks(y, rows, fontsize=8); a1.set_xlabel("F1 (MEGC, IoU 0.5)"); a1.legend(fontsize=7, loc="lower right")
+    a2.barh(y, [val(r, "attn_auc").mean() if len(val(r, "attn_auc")) else np.nan for r in rows], color="0.5")
+    a2.axvline(0.5, ls=":", color="k"); a2.set_xlim(0, 1); a2.set_xlabel("attention AUC (0.5 = chance)")
+    fig.suptitle(title or TABLES[table]["title"], fontsize=10)
+    return fig

@@ -271,6 +271,7 @@ def _args_ablate(p: argparse.ArgumentParser, preset_name: str) -> None:
     g.add_argument("--out", required=True, help="folder: one run folder per row, and table<N>.md; rerunning resumes")
     g.add_argument("--seeds", type=int, nargs="+", help="seeds of every row (default: train.seed)")
     g.add_argument("--subjects", nargs="+", help="hold out only these subjects")
+    g.add_argument("--rows", nargs="+", metavar="ROW", help="run only these rows (names as in the table, e.g. 'EXP 16')")
     g.add_argument("--device", default="auto", help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     add_config_options(p, TRAIN_SECTIONS, MAIN_FIELDS, preset_name)
@@ -279,7 +280,7 @@ def cmd_ablate(a) -> int:
     from mcwes.ablate import run_ablation
     cfg = config_from_args(a, TRAIN_SECTIONS); _device(a, cfg); C.check_output(a.out, folder=True, what="--out")
     run_ablation(a.table, a.features, a.annotations, a.out, cfg, seeds=a.seeds or [cfg.train.seed], device=a.device,
-                 subjects=a.subjects, progress=not a.quiet)
+                 subjects=a.subjects, progress=not a.quiet, rows=a.rows)
     print((Path(a.out) / f"table{a.table}.md").read_text(encoding="utf-8")); return 0
 
 # %% ../nbs/33_cli.ipynb #00f1a2ef

@@ -131,6 +131,7 @@ class SpotConfig:
     truncation: float = 0.1                           # drop proposals with phi below this
     outer_inner: bool = True                          # phi subtracts the outer region's mean (paper); false: inner mean only (Table 6, extra row)
     class_copies: Literal["both", "by_duration"] = "both"  # both class copies of a proposal (paper), or only the class its duration gives (more F1, fewer MEs: 36_learning)
+    me_copy: Literal["same", "best_window"] = "same"  # the ME copy of a proposal: the proposal (paper), or its ME-length window of largest attention (36_learning)
     nms_iou: Annotated[float, FRACTION] = 0.01        # NMS drops a proposal overlapping a better one by more than this IoU
     nms_mode: Literal["agnostic", "per_class"] = "agnostic"  # NMS across classes (agnostic) or within each class
     me_max_seconds: Annotated[float, POSITIVE] = 0.5  # ME iff offset - onset <= round(me_max_seconds * fps)

@@ -16,8 +16,8 @@ from .features import snippet_to_frames
 
 # %% auto #0
 __all__ = ['SpotError', 'multitop_proposals', 'multithreshold_proposals', 'spot_thresholds', 'video_probabilities',
-           'outer_inner_scores', 'nms', 'snippet_proposals', 'class_copies', 'spot_video', 'scoring_tcam',
-           'spot_outputs', 'plot_spotting', 'plot_phi']
+           'outer_inner_scores', 'nms', 'snippet_proposals', 'class_copies', 'me_snippets', 'me_windows', 'spot_video',
+           'scoring_tcam', 'spot_outputs', 'plot_spotting', 'plot_phi']
 
 # %% ../nbs/20_spotting.ipynb #b8213626
 class SpotError(ValueError):
@@ -150,9 +150,10 @@ def snippet_proposals(attn, spot: SpotConfig) -> np.ndarray:
     raise SpotError(f"spot.proposal must be 'multitop' or 'multithreshold', got {spot.proposal!r}")
 
 # %% ../nbs/20_spotting.ipynb #86c76a4e
-def class_copies(props: np.ndarray, phi: np.ndarray, spot: SpotConfig, data: DataConfig):
-    "Frames (onset, offset), kind, class and score of the class copies of `props` (N, 2) that pass truncation and `spot.class_copies`."
-    seg, cls, score = np.repeat(props, 2, axis=0), np.tile([0, 1], len(props)), phi.reshape(-1)  # (2N, ...) MaE, ME, MaE, ...
+def class_copies(props: np.ndarray, phi: np.ndarray, spot: SpotConfig, data: DataConfig, me_props=None, me_phi=None):
+    "Frames (onset, offset), kind, class and score of the class copies of `props` (N, 2) that pass truncation and `spot.class_copies`; the ME copies are `me_props` (N, 2) scored `me_phi` (N,) when given."
+    seg, cls, score = np.repeat(props, 2, axis=0), np.tile([0, 1], len(props)), phi.reshape(-1).copy()  # (2N, ...) MaE, ME, MaE, ...
+    if me_props is not None: seg[1::2], score[1::2] = me_props, me_phi                # the ME copies: their own intervals
     onset, offset = snippet_to_frames(seg[:, 0], seg[:, 1], data.stride, data.snippet_length)
     kind = kind_from_duration(onset, offset, data.fps, spot.me_max_seconds)           # (2N,) the duration rule
     ok = score >= spot.truncation                                                     # truncation: drop phi < 0.1
@@ -160,7 +161,29 @@ def class_copies(props: np.ndarray, phi: np.ndarray, spot: SpotConfig, data: Dat
     elif spot.class_copies != "both": raise SpotError(f"spot.class_copies must be 'both' or 'by_duration', got {spot.class_copies!r}")
     return onset[ok], offset[ok], kind[ok], cls[ok], score[ok]
 
+# %% ../nbs/20_spotting.ipynb #a2c0786a
+def me_snippets(data: DataConfig, me_max_seconds: float) -> int:
+    "The most snippets an ME-kind proposal spans: the largest n with (n - 1) * stride + snippet_length - 1 <= ME frames; at least 1."
+    return max(1, 1 + (me_max_frames(data.fps, me_max_seconds) - data.snippet_length + 1) // data.stride)
+
+def me_windows(props, attn, n_max: int) -> np.ndarray:
+    "ME copies of `props` (N, 2): a proposal longer than `n_max` snippets -> its `n_max`-snippet window of largest `attn` sum (first on ties)."
+    P = np.asarray(props, np.int64).reshape(-1, 2).copy(); a = _check_attn(attn)
+    C = np.concatenate([[0.0], np.cumsum(a)])                                        # (T + 1,)
+    for i, (s, e) in enumerate(P):
+        if e - s + 1 > n_max:
+            w = C[s + n_max:e + 2] - C[s:e + 2 - n_max]                               # sums of the windows starting at s..e-n_max+1
+            j = int(np.argmax(w)); P[i] = (s + j, s + j + n_max - 1)
+    return P
+
 # %% ../nbs/20_spotting.ipynb #bd06034a
+def _me_copies(props, a, S, p, spot: SpotConfig, data: DataConfig):
+    "The ME copies of `props` and their ME scores under `spot.me_copy`: (None, None) for 'same' (the proposals themselves)."
+    if spot.me_copy == "same": return None, None
+    if spot.me_copy != "best_window": raise SpotError(f"spot.me_copy must be 'same' or 'best_window', got {spot.me_copy!r}")
+    mp = me_windows(props, a, me_snippets(data, spot.me_max_seconds))                  # (N, 2)
+    return mp, outer_inner_scores(mp, S, p, varsigma=spot.varsigma, psi=spot.psi, outer_width=spot.outer_width, outer=spot.outer_inner)[:, 1]
+
 def spot_video(attn, cas_supp, *, spot: SpotConfig, data: DataConfig, h: Sequence[float], video=None,
                video_score=None) -> pd.DataFrame:
     "Spotted intervals of one video: columns video, onset, offset (frames, inclusive), score, kind, cls."
@@ -173,7 +196,8 @@ def spot_video(attn, cas_supp, *, spot: SpotConfig, data: DataConfig, h: Sequenc
     p = video_probabilities(S, h, spot.video_score) if video_score is None else np.asarray(video_score, np.float64)
     phi = outer_inner_scores(props, S, p, varsigma=spot.varsigma, psi=spot.psi, outer_width=spot.outer_width,
                              outer=spot.outer_inner)                                       # (N, 2)
-    onset, offset, kind, cls, score = class_copies(props, phi, spot, data)             # (n,) each, n <= 2N
+    me_props, me_phi = _me_copies(props, a, S, p, spot, data)                         # (N, 2), (N,) or None, None
+    onset, offset, kind, cls, score = class_copies(props, phi, spot, data, me_props, me_phi)  # (n,) each, n <= 2N
     keep = nms(np.stack([onset, offset], 1), score, spot.nms_iou, cls if spot.nms_mode == "per_class" else None)
     out = pd.DataFrame(dict(video=[video] * len(keep), onset=onset[keep], offset=offset[keep], score=score[keep],
                             kind=kind[keep], cls=np.array(KINDS, dtype=object)[cls[keep]]))

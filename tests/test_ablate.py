@@ -36,3 +36,18 @@ def test_respot_with_the_same_config_reproduces_the_run(table6):
     saved = json.loads((run / "seed_0" / "metrics.json").read_text())
     for k in ("f1", "precision", "recall", "f1_me", "attn_auc"):
         assert again[k] == pytest.approx(saved[k], nan_ok=True), k
+
+
+def test_baseline_row_is_the_runs_baseline(table6):
+    "The table's energy-baseline row is the baseline `mcwes loso` reports on the same folds (raw stored streams, not the normalised input)."
+    root, _, _, res = table6
+    assert CFG.data.normalize != "none"                           # otherwise the check could not tell the two inputs apart
+    run_base = json.loads((root / "t6" / _slug("multi-top") / "baseline.json").read_text())
+    for k in ("f1", "f1_me", "recall", "precision"):
+        assert res["energy baseline (non-learned)"][k][0] == pytest.approx(run_base[k]), k
+
+
+def test_rows_subset(table6, tmp_path):
+    root, feats, ann, _ = table6
+    with pytest.raises(Exception, match=r"table 6 has no row\(s\) \['nope'\]"):
+        run_ablation(6, feats, ann, tmp_path / "t", CFG, rows=["multi-top", "nope"], progress=False)
