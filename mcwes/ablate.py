@@ -163,7 +163,7 @@ def plot_ablation(table: int, res: dict[str, dict], title: str = ""):
     paper = [TABLES[table]["paper"].get(r, (np.nan,) * 6)[5] for r in rows]
     a1.plot(paper, y, "D", mfc="none", color="k", label="paper (real CAS(ME)^2, not comparable)")
     if base is not None: a1.axvline(base, ls="--", color="0.4", label="energy baseline")
-    a1.set_yticks(y, rows, fontsize=8); a1.set_xlabel("F1 (MEGC, IoU 0.5)"); a1.legend(fontsize=7, loc="lower right")
+    a1.set_yticks(y, rows, fontsize=8); a1.set_xlabel("F1 (MEGC, IoU 0.5)"); a1.legend(fontsize=7, loc="upper right")
     a2.barh(y, [val(r, "attn_auc").mean() if len(val(r, "attn_auc")) else np.nan for r in rows], color="0.5")
     a2.axvline(0.5, ls=":", color="k"); a2.set_xlim(0, 1); a2.set_xlabel("attention AUC (0.5 = chance)")
     fig.suptitle(title or TABLES[table]["title"], fontsize=10)
