@@ -11,7 +11,7 @@ import numpy as np, pandas as pd
 from .config import Config, atomic_write_text, check_config, diff_configs
 from .loso import run_loso, load_dataset, load_fold_outputs, RunError, _attention, _evaluate
 from .spotting import spot_outputs
-from .energy import energy_loso
+from .energy import stored_energy_loso
 
 # %% auto #0
 __all__ = ['TABLES', 'COLUMNS', 'KEYS', 'row_summary', 'respot_run', 'run_ablation', 'directions', 'ablation_markdown',
@@ -95,10 +95,8 @@ def respot_run(run: str | os.PathLike, features, annotations, cfg: Config, *, se
 # %% ../nbs/35_ablate.ipynb #81a57f8a
 def _baseline_row(features, annotations, cfg: Config, subjects: Sequence[str] | None) -> dict:
     "The energy baseline's row (one value per metric; no attention, so no AUC), on the same folds as the table's runs."
-    data = load_dataset(features, annotations, cfg)
-    raw = {v: data.store.load(v) for v in data.videos["video"]}                       # the stored streams, as `mcwes baseline`
-    b = energy_loso(raw, data.annotations, data.videos, cfg, dim=data.store.meta.dim,  # (not the normalised training input)
-                    streams=tuple(data.store.meta.streams), subjects=subjects)["metrics"]
+    data = load_dataset(features, annotations, cfg.override("data.normalize=none"))  # the baseline reads the stored streams
+    b = stored_energy_loso(data, cfg, subjects=subjects)["metrics"]
     return {k: [b.get(k)] for k in (*KEYS, "f1_mae", "f1_me")} | {"attn_auc": [None]}
 
 # %% ../nbs/35_ablate.ipynb #5000e3d8

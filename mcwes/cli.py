@@ -247,13 +247,12 @@ def _args_baseline(p: argparse.ArgumentParser, preset_name: str) -> None:
 # %% ../nbs/33_cli.ipynb #0a33bd10
 def cmd_baseline(a) -> int:
     from mcwes.loso import load_dataset
-    from mcwes.energy import energy_loso
+    from mcwes.energy import stored_energy_loso
     from mcwes.report import format_metrics
     cfg = config_from_args(a, TRAIN_SECTIONS)
     if a.out: C.check_output(a.out, folder=True, what="--out")
     data = load_dataset(a.features, a.annotations, cfg.override("data.normalize=none"))
-    r = energy_loso({v: data.store.load(v) for v in data.videos["video"]}, data.annotations, data.videos, cfg,
-                    dim=data.store.meta.dim, streams=tuple(data.store.meta.streams), stream=a.stream, subjects=a.subjects)
+    r = stored_energy_loso(data, cfg, subjects=a.subjects, stream=a.stream)
     if a.out:
         out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
         C.atomic_write_json(out / "metrics.json", {**r["metrics"], "thresholds": r["thresholds"], "stream": r["stream"]})

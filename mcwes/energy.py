@@ -14,7 +14,7 @@ from .spotting import multithreshold_proposals
 from .twins import event_z
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'EnergyError', 'energy_proposals', 'energy_curves', 'fit_threshold', 'energy_loso']
+__all__ = ['THRESHOLDS', 'EnergyError', 'energy_proposals', 'energy_curves', 'fit_threshold', 'energy_loso', 'stored_energy_loso']
 
 # %% ../nbs/22_energy.ipynb #21550fb2
 class EnergyError(ValueError):
@@ -76,3 +76,10 @@ def energy_loso(features: Mapping[str, np.ndarray], ground_truth: pd.DataFrame, 
                  iou=cfg.eval.iou, me_max_seconds=cfg.spot.me_max_seconds, videos=test, map_ious=cfg.eval.map_ious,
                  f1_me_seconds=cfg.eval.f1_me_seconds)
     return {"metrics": m, "proposals": props, "thresholds": thetas, "stream": stream if stream in streams else streams[0]}
+
+# %% ../nbs/22_energy.ipynb #4e904dd3
+def stored_energy_loso(data, cfg: Config, *, subjects: Sequence[str] | None = None, stream: str = "flow") -> dict:
+    "`energy_loso` on the stored streams of loaded dataset `data` (not its normalised features): the baseline `mcwes baseline`, `loso` and `ablate` print."
+    raw = {v: data.store.load(v) for v in data.videos["video"]}
+    return energy_loso(raw, data.annotations, data.videos, cfg, dim=data.store.meta.dim,
+                       streams=tuple(data.store.meta.streams), stream=stream, subjects=subjects)

@@ -31,7 +31,7 @@ from .sampling import normalize_features
 from .spotting import spot_outputs
 from .train import TrainingSet, train_model, predict_video, resolve_device, save_checkpoint, OUTPUT_KEYS
 from .fast import train_folds
-from .energy import energy_loso
+from .energy import stored_energy_loso
 
 # %% ../nbs/31_loso.ipynb #f91d7fde
 class RunError(ValueError):
@@ -349,9 +349,7 @@ def _energy_baseline(out: Path, data: LoadedData, cfg: Config, subjects) -> dict
     "The non-learned energy baseline on the same folds (theta from each fold's training subjects), cached in baseline.json."
     p, want = out / "baseline.json", sorted(set(subjects) if subjects else set(data.videos["subject"]))
     if p.exists() and _read_json(p).get("subjects") == want: return _read_json(p)
-    raw = {v: data.store.load(v) for v in data.videos["video"]}                 # the stored streams, not normalised
-    r = energy_loso(raw, data.annotations, data.videos, cfg, dim=data.store.meta.dim, streams=tuple(data.store.meta.streams),
-                    subjects=subjects)
+    r = stored_energy_loso(data, cfg, subjects=subjects)                      # the stored streams, not normalised
     res = {**r["metrics"], "thresholds": r["thresholds"], "stream": r["stream"], "subjects": want}
     atomic_write_json(p, res)
     return res
