@@ -6,15 +6,18 @@
 from __future__ import annotations
 from typing import Mapping, Sequence
 import numpy as np, pandas as pd
+from matplotlib.figure import Figure
 from .config import Config
 from .data import KINDS, loso_folds
+from .demo import CLASS_COLOURS, shade_spans
 from .features import snippet_to_frames
-from .metrics import evaluate, kind_from_duration
+from .metrics import evaluate, interval_iou, kind_from_duration
 from .spotting import multithreshold_proposals
 from .twins import event_z
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'EnergyError', 'energy_proposals', 'energy_curves', 'fit_threshold', 'energy_loso', 'stored_energy_loso']
+__all__ = ['THRESHOLDS', 'EnergyError', 'energy_proposals', 'energy_curves', 'fit_threshold', 'energy_loso', 'stored_energy_loso',
+           'plot_energy_video']
 
 # %% ../nbs/22_energy.ipynb #21550fb2
 class EnergyError(ValueError):
@@ -83,3 +86,34 @@ def stored_energy_loso(data, cfg: Config, *, subjects: Sequence[str] | None = No
     raw = {v: data.store.load(v) for v in data.videos["video"]}
     return energy_loso(raw, data.annotations, data.videos, cfg, dim=data.store.meta.dim,
                        streams=tuple(data.store.meta.streams), stream=stream, subjects=subjects)
+
+# %% ../nbs/22_energy.ipynb #18fabc69
+def _energy_bars(ax, P: pd.DataFrame, G: pd.DataFrame, cfg: Config) -> None:
+    "Ground truth (found solid, missed faded) and proposals (hit solid, false positive faded) of one video as bars on `ax`."
+    ev = cfg.eval
+    hit = interval_iou(P[["onset", "offset"]].to_numpy(), G[["onset", "offset"]].to_numpy()) >= ev.iou    # (n_p, n_g)
+    if ev.protocol == "megc": hit &= P.kind.to_numpy()[:, None] == G.kind.to_numpy()[None, :]
+    for y, D, ok in ((1, G, hit.any(0)), (0, P, hit.any(1))):
+        for on, off, k, f in zip(D.onset, D.offset, D.kind, ok):
+            ax.broken_barh([(on, off - on + 1)], (y - 0.35, 0.7), color=CLASS_COLOURS[k], alpha=1.0 if f else 0.35,
+                           hatch=None if f else "///")
+    ax.set_yticks([0, 1], ["spotted", "ground truth"]); ax.set_ylim(-0.6, 1.6); ax.set_xlabel("frame")
+    ax.set_title(f"solid: found / hit ({ev.protocol}, IoU >= {ev.iou:g}); faded, hatched: missed / false positive", fontsize=8)
+
+# %% ../nbs/22_energy.ipynb #a5d6ee91
+def plot_energy_video(z: np.ndarray, proposals: pd.DataFrame, ground_truth: pd.DataFrame, threshold: float, cfg: Config,
+                      *, title: str = "") -> Figure:
+    "One video: z over frames with `threshold` and shaded ground truth (top); ground truth found/missed, spotted hit/FP (bottom)."
+    d, ev = cfg.data, cfg.eval
+    P, G = proposals.reset_index(drop=True), ground_truth.reset_index(drop=True)
+    r = evaluate(P, G, d.fps, protocol=ev.protocol, iou=ev.iou, me_max_seconds=cfg.spot.me_max_seconds, map_ious=())
+    fig = Figure(figsize=(10, 4.2), layout="constrained"); a, b = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.2])
+    a.plot(np.arange(len(z)) * d.stride + (d.snippet_length - 1) / 2, z, color="k", lw=0.7, label="energy z per snippet")
+    a.axhline(threshold, color="tab:orange", ls="--", lw=1.2, label=f"threshold {threshold:g} (training subjects)")
+    shade_spans(a, zip(G.onset, G.offset, G.kind), unit="frame"); a.legend(fontsize=7, ncols=4, loc="lower left", bbox_to_anchor=(0, 1), frameon=False)
+    cut = len(z) and np.nanmin(z) < -3                                   # the running median makes z << 0 at the ends
+    a.set_ylim(-3 if cut else None, None); a.set_ylabel("z (axis cut at -3)" if cut else "z")
+    _energy_bars(b, P, G, cfg)
+    fig.suptitle(f"{title}\nMaE found {r['tp_mae']}/{r['m_mae']}, ME found {r['tp_me']}/{r['m_me']}; "
+                 f"{r['n']} spotted, {r['n'] - r['tp']} false positives", fontsize=9)
+    return fig
