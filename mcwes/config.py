@@ -126,7 +126,7 @@ class SpotConfig:
     varsigma: Annotated[float, NON_NEGATIVE] = 0.15   # weight of the video-level probability in phi
     psi: Annotated[float, NON_NEGATIVE] = 0.25        # outer-region width relative to the proposal length
     outer_width: Literal["round_min1", "floor", "co2net"] = "round_min1"  # outer width: max(1, round(psi d)) (SPEC), floor (paper) or co2net
-    tcam: Literal["product", "supp", "raw"] = "product"  # T-CAM scored: product S * A (CO2-Net test code), supp S_hat (SPEC 8) or raw S
+    tcam: Literal["softmax", "product", "supp", "raw"] = "softmax"  # T-CAM scored: softmax A * softmax(S) (scale-free, 36_learning), product S * A (CO2-Net test code), supp S_hat (SPEC 8) or raw S
     video_score: Literal["prob", "logit"] = "prob"    # p_j of phi from prob (softmax of top-K) or logit
     truncation: float = 0.1                           # drop proposals with phi below this
     outer_inner: bool = True                          # phi subtracts the outer region's mean (paper); false: inner mean only (Table 6, extra row)

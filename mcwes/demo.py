@@ -116,7 +116,8 @@ def trained_fold(video: str, cfg=None, progress: bool = False) -> DemoFold:
 def run_proposals(run) -> pd.DataFrame:
     "Every fold's proposals (video, onset, offset, score, kind) of a run folder, seed 0."
     parts = [pd.read_csv(p, dtype={"video": str}) for p in sorted(Path(run).glob("seed_0/folds/*/proposals.csv"))]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["video", "onset", "offset", "score", "kind"])
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["video", "onset", "offset", "score", "kind"])
+    return df.astype({"onset": np.int64, "offset": np.int64, "score": np.float64})   # a fold with no proposal reads as text columns
 
 def run_matches(proposals: pd.DataFrame, gt: pd.DataFrame) -> pd.DataFrame:
     "Each ground-truth row with the run's best proposal of its kind on it (as MEGC counts): p_onset, p_offset, p_kind, p_score, iou (0 when none)."

@@ -227,7 +227,7 @@ class TopKExplorer(_Explorer):
                                            description=f"h_{CLASS_NAMES[i]}", continuous_update=False)
         self.h_sliders = [sl(i) for i in range(3)]
         self.tcam = widgets.Dropdown(options=[("S_hat (cas_supp, L2_dc)", "cas_supp"), ("S (cas, L1_dc)", "cas"),
-                                              ("S * A (scored by spotting)", "product")], description="T-CAM")
+                                              ("S * A (CO2-Net test code)", "product")], description="T-CAM")
         sized(self.tcam, *self.h_sliders)
         self.fig = _topk_figure()
         self._watch(self.video, self.tcam, *self.h_sliders)
@@ -434,7 +434,7 @@ def _spot_knob(spot: SpotConfig, name: str, label: str, lo, hi, step):
 SPOT_CAPTION = ("<b>m0</b>: the first of the 15 levels m of multi-top proposals (keep the floor(T / m) highest-attention snippets); "
                 "<b>varsigma</b>: weight of the video score p in the outer-inner score; <b>psi</b>: outer width / proposal length; "
                 "<b>NMS IoU</b>: overlap above which the lower-scored proposal goes; <b>truncation</b>: the lowest score kept; "
-                "<b>T-CAM</b>: what is scored (S * A by default). Top: attention A (black) and the scored T-CAM; bottom: spotted "
+                "<b>T-CAM</b>: what is scored (A * softmax(S) by default). Top: attention A (black) and the scored T-CAM; bottom: spotted "
                 "intervals above the ground truth, MaE blue, ME red.")
 
 # %% ../nbs/40_explore.ipynb #0480e56a
@@ -443,7 +443,7 @@ class SpotExplorer(_Explorer):
     def __init__(self, outputs: dict, ground_truth: pd.DataFrame, cfg: Config, video: str | None = None, all_videos: bool = True):
         super().__init__(outputs, ground_truth, cfg, video)
         self.knobs = {name: _spot_knob(cfg.spot, *k) for k in _SPOT_KNOBS for name in [k[0]]}
-        self.knobs["tcam"] = widgets.Dropdown(options=[("S * A", "product"), ("S_hat (paper, SPEC 8)", "supp"), ("S", "raw")],
+        self.knobs["tcam"] = widgets.Dropdown(options=[("A * softmax(S)", "softmax"), ("S * A", "product"), ("S_hat (paper, SPEC 8)", "supp"), ("S", "raw")],
                                               value=cfg.spot.tcam, description="T-CAM")          # spot.tcam
         self.all_videos = widgets.Checkbox(value=all_videos, description="re-spot all videos")
         self._scores = {}                                                       # {tcam: {video: p (3,)}}: only the T-CAM knob changes p

@@ -204,10 +204,10 @@ def spot_video(attn, cas_supp, *, spot: SpotConfig, data: DataConfig, h: Sequenc
     return out.astype({"onset": np.int64, "offset": np.int64, "score": np.float64}) if len(out) else _empty_spots()
 
 # %% ../nbs/20_spotting.ipynb #2d266546
-_TCAM_KEYS = {"product": ("cas", "attn"), "supp": ("cas_supp",), "raw": ("cas",)}
+_TCAM_KEYS = {"softmax": ("cas", "attn"), "product": ("cas", "attn"), "supp": ("cas_supp",), "raw": ("cas",)}
 
-def scoring_tcam(out: dict, mode: str = "product", video=None) -> np.ndarray:
-    "The T-CAM (T, 3) that `spot.tcam` = `mode` scores, from model outputs: 'product' S * A, 'supp' S_hat, 'raw' S."
+def scoring_tcam(out: dict, mode: str = "softmax", video=None) -> np.ndarray:
+    "The T-CAM (T, 3) that `spot.tcam` = `mode` scores, from model outputs: 'softmax' A * softmax(S), 'product' S * A, 'supp' S_hat, 'raw' S."
     if mode not in _TCAM_KEYS: raise SpotError(f"spot.tcam must be one of {list(_TCAM_KEYS)}, got {mode!r}")
     missing = [k for k in _TCAM_KEYS[mode] if out.get(k) is None]
     if missing: raise SpotError(f"video {video!r}: spot.tcam={mode!r} needs output(s) {missing}; has {sorted(k for k in out if out[k] is not None)}")
@@ -216,6 +216,7 @@ def scoring_tcam(out: dict, mode: str = "product", video=None) -> np.ndarray:
     if mode == "raw": return S
     a = _check_attn(out["attn"], f"video {video!r}: attention")                      # (T,)
     if len(a) != len(S): raise SpotError(f"video {video!r}: attention has T = {len(a)}, cas has T = {len(S)}")
+    if mode == "softmax": S = np.exp(S - S.max(1, keepdims=True)); S = S / S.sum(1, keepdims=True)  # (T, 3) class posteriors
     return S * a[:, None]                                                             # (T, 3)
 
 # %% ../nbs/20_spotting.ipynb #b30374af

@@ -179,10 +179,14 @@ def test_spot_video_edge_cases():
     assert out.score[0] == pytest.approx(cfg.spot.varsigma * p_mae)
     assert len(spot_video([0.5], [[0.0, 0.0, 0.0]], **kw)) == 0                        # T = 1, nothing above truncation
     with pytest.raises(SpotError, match="video 'x'"): spot_video(np.ones(5), np.ones((5, 2)), video="x", **kw)
-    both = cfg.override("spot.class_copies=both")        # the default: the one-snippet proposal is kept by its MaE score
-    out = spot_outputs(dict(attn=torch.ones(1, 5) * 0.5, cas=torch.tensor([[[6.0, 0, 0]] * 5])), both, "y")  # S * A = (3, 0, 0)
+    both = cfg.override("spot.class_copies=both", "spot.tcam=product")  # the one-snippet proposal is kept by its MaE score
+    flat = dict(attn=torch.ones(1, 5) * 0.5, cas=torch.tensor([[[6.0, 0, 0]] * 5]))
+    out = spot_outputs(flat, both, "y")                                                # S * A = (3, 0, 0)
     assert out.video.tolist() == ["y"] and out.onset.tolist() == [0]
-    assert len(spot_outputs(dict(attn=torch.ones(1, 5) * 0.5, cas=torch.tensor([[[6.0, 0, 0]] * 5])),
-                            cfg.override("spot.class_copies=by_duration"), "y")) == 0  # by_duration: its ME score is < 0.1
+    assert len(spot_outputs(flat, both.override("spot.class_copies=by_duration"), "y")) == 0  # by_duration: its ME score is < 0.1
+    # softmax (the default): the T-CAM lies in [0, A], so p_j < e / (e + 2) < 0.58 and 0.15 p_j < 0.1: without an
+    # inner-outer contrast nothing passes the truncation, whatever the logits' scale
+    assert cfg.spot.tcam == "softmax" and len(spot_outputs(flat, cfg, "y")) == 0
+    assert len(spot_outputs(dict(attn=flat["attn"], cas=flat["cas"] * 100), cfg, "y")) == 0
     supp = spot_outputs(dict(attn=torch.ones(1, 5) * 0.5, cas_supp=torch.tensor([[[3.0, 0, 0]] * 5])), both.override("spot.tcam=supp"), "y")
     assert supp.equals(out)
