@@ -279,6 +279,7 @@ def _coerce_scalar(value: Any, tp: Any, where: str) -> Any:
         return value
     raise ConfigError(f"{where}: unsupported type {tp}")
 
+# %% ../nbs/00_config.ipynb #841dbe2e
 def _coerce(value: Any, tp: Any, where: str) -> Any:
     "Check `value` against the annotation `tp` (type, choices, range), converting JSON lists to tuples and ints to floats."
     tp, marks = _unwrap(tp)
@@ -512,6 +513,7 @@ def paper_reading(cfg: Config) -> Config:
     return dataclasses.replace(c, name=f"{cfg.name}_paper", note=f"{cfg.note} Here with the paper's reading: no normalisation, "
                                "uniform batches, attention dropout 0.5, lambda_3 = lambda_4.")
 
+# %% ../nbs/00_config.ipynb #47ee0df3
 def _preset(name: str) -> Config:
     if name.endswith("_paper") and name[:-6] in PRESETS: return paper_reading(_preset(name[:-6]))
     if name == "casme2": return Config(name="casme2", note="CAS(ME)^2, the paper's settings (Sec. 4.3, Tables 3-4) with mcwes's learning fixes.")
