@@ -16,7 +16,7 @@ from .features import FeatureMeta, n_snippets, snippet_centers, write_feature_st
 # %% auto #0
 __all__ = ['CASME2_CODES', 'SyntheticError', 'SyntheticKnobs', 'SyntheticBasis', 'make_basis', 'event_envelopes', 'snippet_means',
            'check_intervals', 'random_confounders', 'synthesize_video', 'random_intervals', 'dataset_basis',
-           'write_synthetic_dataset', 'plot_synthetic_video', 'interval_mask']
+           'write_synthetic_dataset', 'dataset_confounders', 'plot_synthetic_video', 'interval_mask']
 
 # %% ../nbs/04_synthetic.ipynb #512bdf36
 class SyntheticError(ValueError):
@@ -331,6 +331,14 @@ def write_synthetic_dataset(out: str | Path, intervals: pd.DataFrame, videos: pd
     write_feature_store(out / "features", feats, meta, videos=vt)
     write_annotations(_tidy(intervals, vt), out / "annotations.csv")
     return out
+
+# %% ../nbs/04_synthetic.ipynb #2d80d198
+def dataset_confounders(intervals: pd.DataFrame, videos: pd.DataFrame, *, fps: float = 30.0, seed: int = 0,
+                        knobs: SyntheticKnobs | None = None) -> dict[str, pd.DataFrame]:
+    "{video: its blinks and head turns (onset, apex, offset, kind)} as `write_synthetic_dataset(..., seed=seed)` drew them."
+    k, vt = knobs or SyntheticKnobs(), _check_videos(videos, intervals)
+    seqs = np.random.SeedSequence(seed).spawn(2 + len(vt))            # the same children as write_synthetic_dataset
+    return {r.video: random_confounders(r.n_frames, fps, np.random.default_rng(seqs[2 + i]), k) for i, r in enumerate(vt.itertuples())}
 
 # %% ../nbs/04_synthetic.ipynb #7db82aa8
 from .demo import CLASS_COLOURS
