@@ -216,7 +216,7 @@ def scoring_tcam(out: dict, mode: str = "softmax", video=None) -> np.ndarray:
     if mode == "raw": return S
     a = _check_attn(out["attn"], f"video {video!r}: attention")                      # (T,)
     if len(a) != len(S): raise SpotError(f"video {video!r}: attention has T = {len(a)}, cas has T = {len(S)}")
-    if mode == "softmax": S = np.exp(S - S.max(1, keepdims=True)); S = S / S.sum(1, keepdims=True)  # (T, 3) class posteriors
+    if mode == "softmax": S = torch.softmax(torch.from_numpy(S), dim=1).numpy()        # (T, 3) class posteriors
     return S * a[:, None]                                                             # (T, 3)
 
 # %% ../nbs/20_spotting.ipynb #b30374af
