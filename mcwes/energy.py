@@ -11,7 +11,7 @@ from .config import Config
 from .data import KINDS, loso_folds
 from .demo import CLASS_COLOURS, shade_spans
 from .features import snippet_to_frames
-from .metrics import evaluate, interval_iou, kind_from_duration
+from .metrics import evaluate, hit_matrix, kind_from_duration
 from .spotting import multithreshold_proposals
 from .twins import event_z
 
@@ -91,8 +91,8 @@ def stored_energy_loso(data, cfg: Config, *, subjects: Sequence[str] | None = No
 def _energy_bars(ax, P: pd.DataFrame, G: pd.DataFrame, cfg: Config) -> None:
     "Ground truth (found solid, missed faded) and proposals (hit solid, false positive faded) of one video as bars on `ax`."
     ev = cfg.eval
-    hit = interval_iou(P[["onset", "offset"]].to_numpy(), G[["onset", "offset"]].to_numpy()) >= ev.iou    # (n_p, n_g)
-    if ev.protocol == "megc": hit &= P.kind.to_numpy()[:, None] == G.kind.to_numpy()[None, :]
+    kinds = (P.kind.to_numpy(), G.kind.to_numpy()) if ev.protocol == "megc" else ()
+    hit = hit_matrix(P[["onset", "offset"]].to_numpy(), G[["onset", "offset"]].to_numpy(), ev.iou, *kinds)  # (n_p, n_g)
     for y, D, ok in ((1, G, hit.any(0)), (0, P, hit.any(1))):
         for on, off, k, f in zip(D.onset, D.offset, D.kind, ok):
             ax.broken_barh([(on, off - on + 1)], (y - 0.35, 0.7), color=CLASS_COLOURS[k], alpha=1.0 if f else 0.35,

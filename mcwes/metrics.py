@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from .config import PRESETS, preset
 
 # %% auto #0
-__all__ = ['MetricsError', 'MetricsWarning', 'interval_iou', 'me_max_frames', 'kind_from_duration', 'pr_curve',
+__all__ = ['MetricsError', 'MetricsWarning', 'interval_iou', 'hit_matrix', 'me_max_frames', 'kind_from_duration', 'pr_curve',
            'mean_average_precision', 'fps_warning', 'evaluate', 'ranking_auc', 'attention_stats', 'random_baseline',
            'plot_matches', 'pr_verdict', 'plot_pr_curve']
 
@@ -47,6 +47,14 @@ def interval_iou(a, b) -> np.ndarray:
     inter = np.clip(inter, 0, None)
     union = (a[:, 1] - a[:, 0] + 1)[:, None] + (b[:, 1] - b[:, 0] + 1)[None, :] - inter                # (N, M)
     return inter / union
+
+# %% ../nbs/21_metrics.ipynb #7b3e9d40
+def hit_matrix(p_iv, g_iv, iou: float, p_kind=None, g_kind=None) -> np.ndarray:
+    "(N, M) bool: proposal i (`p_iv` (N, 2)) finds ground truth j (`g_iv` (M, 2)): IoU >= `iou`, and equal kinds when both are given (MEGC)."
+    hit = interval_iou(p_iv, g_iv) >= iou                                              # (N, M)
+    if (p_kind is None) != (g_kind is None): raise MetricsError("hit_matrix: give the kinds of both the proposals and the ground truth, or of neither")
+    if p_kind is not None: hit &= np.asarray(p_kind)[:, None] == np.asarray(g_kind)[None, :]
+    return hit
 
 # %% ../nbs/21_metrics.ipynb #71e6b84f
 from .data import KINDS  # class order: 0 = MaE, 1 = ME (one definition, in mcwes.data)
@@ -164,8 +172,7 @@ def _best_scores(P: _Arr, G: _Arr, iou: float, typed: bool) -> np.ndarray:
     for v, gi in _groups(G.vid).items():
         pi = p_idx.get(v)
         if pi is None: continue
-        hit = interval_iou(P.iv[pi], G.iv[gi]) >= iou                                   # (n_p, n_g)
-        if typed: hit &= P.kind[pi][:, None] == G.kind[gi][None, :]
+        hit = hit_matrix(P.iv[pi], G.iv[gi], iou, *((P.kind[pi], G.kind[gi]) if typed else ()))  # (n_p, n_g)
         best[gi] = np.where(hit.any(axis=0), np.where(hit, P.score[pi][:, None], -np.inf).max(axis=0), np.nan)
     return best
 
