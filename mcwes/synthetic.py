@@ -286,9 +286,15 @@ def random_intervals(rng: np.random.Generator, n_subjects: int, videos_per_subje
     return _timing_tables(rows, vids)
 
 # %% ../nbs/04_synthetic.ipynb #bae3a18b
+_BASIS, _SUBJECTS, _VIDEO0 = 0, 1, 2   # a dataset's random streams: children of SeedSequence(seed); video i is _VIDEO0 + i
+
+def _dataset_rng(seed: int, child: int) -> np.random.Generator:
+    "Random stream `child` of the dataset drawn with `seed` (the same as SeedSequence(seed).spawn(n)[child] for any n > child)."
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(child,)))
+
 def dataset_basis(seed: int, dim: int = 1024, knobs: SyntheticKnobs | None = None) -> SyntheticBasis:
     "The basis `write_synthetic_dataset(..., seed=seed)` uses (to look at a written dataset's directions)."
-    return make_basis(dim, np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0]), knobs)
+    return make_basis(dim, _dataset_rng(seed, _BASIS), knobs)
 
 def _check_videos(videos: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
     "Validate the video table (video, subject, n_frames) and that every interval's video is in it."
@@ -318,13 +324,11 @@ def write_synthetic_dataset(out: str | Path, intervals: pd.DataFrame, videos: pd
     "Write `out/features/` (feature store) and `out/annotations.csv` for `intervals` over `videos`; returns `out`."
     k, out = knobs or SyntheticKnobs(), Path(out)
     vt = _check_videos(videos, intervals)
-    seqs = np.random.SeedSequence(seed).spawn(2 + len(vt))            # basis, subjects, one per video
-    basis = make_basis(dim, np.random.default_rng(seqs[0]), k)
-    srng = np.random.default_rng(seqs[1])
+    basis, srng = make_basis(dim, _dataset_rng(seed, _BASIS), k), _dataset_rng(seed, _SUBJECTS)
     shifts = {s: k.subject_scale * srng.standard_normal((2, dim)) for s in sorted(vt.subject.unique())}
     feats = {r.video: synthesize_video(r.n_frames, intervals[intervals["video"].astype(str) == r.video], dim=dim,
                                        snippet_length=snippet_length, stride=stride, fps=fps, knobs=k, basis=basis,
-                                       rng=np.random.default_rng(seqs[2 + i]), shift=shifts[r.subject], video=r.video)
+                                       rng=_dataset_rng(seed, _VIDEO0 + i), shift=shifts[r.subject], video=r.video)
              for i, r in enumerate(vt.itertuples())}
     meta = FeatureMeta(snippet_length, stride, fps, dim, ("rgb", "flow"), dtype,
                        f"mcwes.synthetic seed={seed} knobs={json.dumps(asdict(k), sort_keys=True)}")
@@ -337,8 +341,7 @@ def dataset_confounders(intervals: pd.DataFrame, videos: pd.DataFrame, *, fps: f
                         knobs: SyntheticKnobs | None = None) -> dict[str, pd.DataFrame]:
     "{video: its blinks and head turns (onset, apex, offset, kind)} as `write_synthetic_dataset(..., seed=seed)` drew them."
     k, vt = knobs or SyntheticKnobs(), _check_videos(videos, intervals)
-    seqs = np.random.SeedSequence(seed).spawn(2 + len(vt))            # the same children as write_synthetic_dataset
-    return {r.video: random_confounders(r.n_frames, fps, np.random.default_rng(seqs[2 + i]), k) for i, r in enumerate(vt.itertuples())}
+    return {r.video: random_confounders(r.n_frames, fps, _dataset_rng(seed, _VIDEO0 + i), k) for i, r in enumerate(vt.itertuples())}
 
 # %% ../nbs/04_synthetic.ipynb #7db82aa8
 from .demo import CLASS_COLOURS
