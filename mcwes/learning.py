@@ -16,8 +16,8 @@ from .spotting import spot_outputs
 from .train import TrainingSet, predict_video, train_model
 
 # %% auto #0
-__all__ = ['split_subjects', 'probe', 'oracle_outputs', 'oracle_spotting', 'read_probes', 'probe_table', 'rerun_probe',
-           'attention_logit_gap', 'term_steps', 'loso_summary', 'loso_table', 'plot_attention_runs']
+__all__ = ['split_subjects', 'probe', 'oracle_outputs', 'oracle_spotting', 'read_jsonl', 'read_probes', 'probe_table',
+           'rerun_probe', 'attention_logit_gap', 'term_steps', 'loso_summary', 'loso_table', 'plot_attention_runs']
 
 # %% ../nbs/36_learning.ipynb #e6e5c4df
 def split_subjects(videos: pd.DataFrame, held_out: int) -> tuple[list[str], list[str]]:
@@ -70,10 +70,13 @@ def oracle_spotting(data: LoadedData, cfg: Config, videos: Sequence[str] | None 
     return _evaluate(props, data, cfg, videos)
 
 # %% ../nbs/36_learning.ipynb #2d9d08ef
+def read_jsonl(path: str | Path) -> list[dict]:
+    "A record of this notebook: one JSON object a line (blank lines skipped)."
+    return [json.loads(l) for l in Path(path).read_text(encoding="utf-8").splitlines() if l.strip()]
+
 def read_probes(path: str | Path) -> pd.DataFrame:
-    "The probe record (one JSON object a line) as a table: twin, tag, seed, over, attn_auc, attn_range, train_auc, f1, f1_me, ..."
-    rows = [json.loads(l) for l in Path(path).read_text(encoding="utf-8").splitlines() if l.strip()]
-    return pd.DataFrame(rows)
+    "The probe record as a table: twin, tag, seed, over, attn_auc, attn_range, train_auc, f1, f1_me, ..."
+    return pd.DataFrame(read_jsonl(path))
 
 def probe_table(df: pd.DataFrame, tags: Sequence[str]) -> pd.DataFrame:
     "The rows of `tags` (in that order), mean over their twins and seeds, with the number of probes."
