@@ -78,9 +78,9 @@ def _cell(values: Sequence[float]) -> str:
     return f"{np.mean(v):.3f}" if len(v) == 1 else f"{np.mean(v):.3f} ± {np.std(v):.3f}"
 
 def row_summary(metrics: dict) -> dict:
-    "Per metric of `KEYS` (plus the attention's AUC): the list of its values over the seeds of one `run_loso` result."
+    "Per metric of `KEYS` (plus the attention's AUC and 5-95% range): the list of its values over the seeds of one `run_loso` result."
     per = list(metrics["per_seed"].values())
-    return {k: [m.get(k) for m in per] for k in (*KEYS, "attn_auc", "f1_mae", "f1_me")}
+    return {k: [m.get(k) for m in per] for k in (*KEYS, "attn_auc", "attn_range", "f1_mae", "f1_me")}
 
 # %% ../nbs/35_ablate.ipynb #fa0f29e2
 def respot_run(run: str | os.PathLike, features, annotations, cfg: Config, *, seeds: Sequence[int] = (0,)) -> dict:
@@ -94,10 +94,10 @@ def respot_run(run: str | os.PathLike, features, annotations, cfg: Config, *, se
 
 # %% ../nbs/35_ablate.ipynb #81a57f8a
 def _baseline_row(features, annotations, cfg: Config, subjects: Sequence[str] | None) -> dict:
-    "The energy baseline's row (one value per metric; no attention, so no AUC), on the same folds as the table's runs."
+    "The energy baseline's row (one value per metric; no attention, so no AUC or range), on the same folds as the table's runs."
     data = load_dataset(features, annotations, cfg.override("data.normalize=none"))  # the baseline reads the stored streams
     b = stored_energy_loso(data, cfg, subjects=subjects)["metrics"]
-    return {k: [b.get(k)] for k in (*KEYS, "f1_mae", "f1_me")} | {"attn_auc": [None]}
+    return {k: [b.get(k)] for k in (*KEYS, "f1_mae", "f1_me")} | {"attn_auc": [None], "attn_range": [None]}
 
 # %% ../nbs/35_ablate.ipynb #5000e3d8
 def run_ablation(table: int, features, annotations, out, cfg: Config, *, seeds: Sequence[int] = (0,), device=None,
@@ -135,14 +135,14 @@ def directions(table: int, res: dict[str, dict]) -> list[str]:
 def ablation_markdown(table: int, res: dict[str, dict], cfg: Config, seeds: Sequence[int]) -> str:
     "The written table: ours (mean ± std over seeds) beside the paper's CAS(ME)^2 numbers, and the directions."
     t = TABLES[table]
-    head = "| row | " + " | ".join(COLUMNS) + " | attention AUC | paper F1 (not comparable) |"
+    head = "| row | " + " | ".join(COLUMNS) + " | attention AUC | attention range | paper F1 (not comparable) |"
     lines = [f"# {t['title']}", "", f"Preset `{cfg.name}`, {len(seeds)} seed(s) {list(seeds)}, LOSO, MEGC protocol, IoU 0.5, "
              "fixed truncation (nothing tuned on the test folds); mean ± std over seeds. The paper's numbers are on the "
              "real CAS(ME)^2 features: **not comparable** with numbers on other features.", "", head,
-             "|---" * (len(COLUMNS) + 3) + "|"]
+             "|---" * (len(COLUMNS) + 4) + "|"]
     for name, r in res.items():
         paper = t["paper"].get(name)
-        lines.append(f"| {name} | " + " | ".join(_cell(r[k]) for k in KEYS) + f" | {_cell(r['attn_auc'])} | "
+        lines.append(f"| {name} | " + " | ".join(_cell(r[k]) for k in KEYS) + f" | {_cell(r['attn_auc'])} | {_cell(r['attn_range'])} | "
                      + (f"{paper[-1]:.3f}" if paper else "-") + " |")
     return "\n".join(lines + ["", "Directions the paper reports:", ""] + [f"- {d}" for d in directions(table, res)]) + "\n"
 

@@ -34,7 +34,7 @@ def test_respot_with_the_same_config_reproduces_the_run(table6):
     run = root / "t6" / _slug("multi-top")
     again = respot_run(run, feats, ann, CFG.override("spot.proposal=multitop"), seeds=(0,))["per_seed"]["0"]
     saved = json.loads((run / "seed_0" / "metrics.json").read_text())
-    for k in ("f1", "precision", "recall", "f1_me", "attn_auc"):
+    for k in ("f1", "precision", "recall", "f1_me", "attn_auc", "attn_range"):
         assert again[k] == pytest.approx(saved[k], nan_ok=True), k
 
 
