@@ -68,6 +68,7 @@ class ModelConfig:
     dropout_cls: Annotated[float, DROPOUT] = 0.7      # dropout before each classifier convolution
     leaky_slope: Annotated[float, NON_NEGATIVE] = 0.2  # negative slope of every LeakyReLU
     kernel_size: Annotated[int, COUNT] = 3            # temporal kernel (odd) of the aux conv, attention generator and classifier
+    attn_kernel_size: Annotated[int, COUNT] = 3       # temporal kernel (odd) of the attention generator alone: 3 (paper); 1 sees one snippet (36_learning)
     padding_mode: Literal["replicate", "zeros"] = "replicate"  # of those convs: replicate (edge snippet repeated) or zeros (CO2-Net)
     init: Literal["pytorch", "co2net"] = "co2net"     # weight init: pytorch (each layer's default) or co2net (kaiming_uniform, zero bias; SPEC 2)
 
@@ -84,6 +85,8 @@ class LossConfig:
     mask_mode: Literal["multiply", "exclude"] = "multiply"  # multiply: S~ = M * S (paper); exclude: masked snippets leave top-K
     label_norm: Literal["sum", "none"] = "sum"        # sum: y / (sum y + eps) (CO2-Net); none: plain -sum y log p
     label_eps: Annotated[float, NON_NEGATIVE] = 1e-4  # the eps of label_norm "sum"
+    me_pool: Literal["topk", "local"] = "topk"        # what L1_dc, L2_dc pool for ME: S_ME (paper) or S_ME minus its running median (an ME is short; 36_learning)
+    me_pool_window: Annotated[int, COUNT] = 7         # odd window (snippets) of that median: 2n+1, n = snippets an ME of 0.5 s can overlap (3 at 30 fps, stride 8)
     fc_tau: Annotated[float, POSITIVE] = 1.0          # temperature of the feature-consistency similarity
     fc_similarity: Literal["softmax", "none"] = "softmax"  # softmax over k (paper) or none (plain max cosine)
     fc_weights_from: Literal["cas", "cas_supp"] = "cas"  # class weights of L_fc from cas (S) or cas_supp (S_hat)
@@ -223,6 +226,8 @@ _RULES = [
     (("loss.omega_l", "loss.omega_u"), lambda c: c.loss.omega_l <= c.loss.omega_u, "the masked band needs omega_l <= omega_u"),
     (("spot.thr_start", "spot.thr_stop"), lambda c: c.spot.thr_start <= c.spot.thr_stop, "multi-threshold needs thr_start <= thr_stop"),
     (("model.kernel_size",), lambda c: c.model.kernel_size % 2 == 1, "must be odd, so that the convolutions keep the length T"),
+    (("loss.me_pool_window",), lambda c: c.loss.me_pool_window % 2 == 1, "must be odd, so that the running median is centred"),
+    (("model.attn_kernel_size",), lambda c: c.model.attn_kernel_size % 2 == 1, "must be odd, so that the convolutions keep the length T"),
     (("model.streams",), lambda c: c.model.streams in (("rgb", "flow"), ("rgb",), ("flow",)), "must be rgb,flow or rgb or flow"),
     (("eval.map_ious",), lambda c: len(c.eval.map_ious) > 0, "needs at least one IoU threshold"),
     (("data.normalize_window",), lambda c: c.data.normalize_window % 2 == 1, "must be odd, so that the running median is centred"),
@@ -520,7 +525,8 @@ def _preset(name: str) -> Config:
     if name == "samm_lv":
         return Config(name="samm_lv", note="SAMM-LV, the paper's settings (Sec. 4.3, Tables 3-4) with mcwes's learning fixes.",
                       data=DataConfig(fps=200.0, snippet_length=32, stride=32, sampled_length=380),
-                      loss=LossConfig(omega_l=1.5, omega_u=1.8, lambda_sl=0.35, lambda_gl=0.7),
+                      loss=LossConfig(omega_l=1.5, omega_u=1.8, lambda_sl=0.35, lambda_gl=0.7,
+                                      me_pool_window=11),  # an ME of 0.5 s (100 frames) can overlap 5 snippets of 32
                       train=TrainConfig(lr=8e-4), spot=SpotConfig(m_start=2, varsigma=0.5))
     if name == "casme3":
         return Config(name="casme3", note="CAS(ME)^3: the paper gives only the sampled length (300); "

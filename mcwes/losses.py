@@ -14,8 +14,8 @@ from .duration import duration_mask
 from .consistency import ShapeError, expect_shape, feature_consistency
 
 # %% auto #0
-__all__ = ['LOSS_TERMS', 'mil_from_pooled', 'mil_loss', 'loss_sc', 'loss_sl', 'loss_gl', 'loss_dc3', 'loss_weights',
-           'compute_losses', 'plot_loss_components']
+__all__ = ['LOSS_TERMS', 'mil_from_pooled', 'mil_loss', 'local_excess', 'me_pool_view', 'loss_sc', 'loss_sl', 'loss_gl',
+           'loss_dc3', 'loss_weights', 'compute_losses', 'plot_loss_components']
 
 # %% ../nbs/15_losses.ipynb #df1332ba
 def mil_from_pooled(u: torch.Tensor,       # (B, 3) pooled logits (MaE, ME, BG)
@@ -38,6 +38,26 @@ def mil_loss(cas: torch.Tensor,            # (B, T, 3) T-CAM logits
     "MIL loss per video (B,): cross-entropy of the labels against log softmax of the top-K pooled logits."
     expect_shape(cas, (None, None, 3), "cas"); expect_shape(labels, (cas.shape[0], 2), "labels")
     return mil_from_pooled(topk_pool(cas, h, exclude), labels, background, label_norm=label_norm, eps=eps)
+
+# %% ../nbs/15_losses.ipynb #f70a0e21
+def local_excess(x: torch.Tensor,  # (B, T) one class's logits
+                 window: int) -> torch.Tensor:
+    "x minus its detached running median over `window` snippets (odd, centred, edges repeated): (B, T)."
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1 or window % 2 == 0:
+        raise ValueError(f"local_excess: window must be an odd positive int, got {window!r}")
+    expect_shape(x, (None, None), "x")
+    h = window // 2
+    xp = torch.nn.functional.pad(x.detach()[:, None], (h, h), mode="replicate")[:, 0]   # (B, T + 2h)
+    return x - xp.unfold(1, window, 1).median(-1).values                                 # (B, T)
+
+def me_pool_view(cas: torch.Tensor,  # (B, T, 3) T-CAM logits
+                 mode: str = "topk", window: int = 7) -> torch.Tensor:
+    "The T-CAM the MIL top-K pools: `cas` itself (`topk`, the paper) or with its ME column replaced by `local_excess` (`local`)."
+    expect_shape(cas, (None, None, 3), "cas")
+    if mode == "topk": return cas
+    if mode != "local": raise ValueError(f"me_pool must be 'topk' or 'local', got {mode!r}")
+    return torch.cat([cas[..., :1], local_excess(cas[..., 1], window)[..., None], cas[..., 2:]], dim=-1)
+
 
 # %% ../nbs/15_losses.ipynb #0fdf04e2
 def _check_attn(**attns: torch.Tensor) -> None:
@@ -86,7 +106,7 @@ def loss_weights(cfg: LossConfig) -> dict[str, float]:
             "sl": cfg.lambda_sl, "gl": cfg.lambda_gl}
 
 def _check_choices(cfg: LossConfig) -> None:
-    for name, allowed in (("label_norm", ("sum", "none")), ("mask_mode", ("multiply", "exclude")),
+    for name, allowed in (("label_norm", ("sum", "none")), ("mask_mode", ("multiply", "exclude")), ("me_pool", ("topk", "local")),
                           ("fc_similarity", ("softmax", "none")), ("fc_weights_from", ("cas", "cas_supp"))):
         if getattr(cfg, name) not in allowed: raise ValueError(f"LossConfig.{name} must be one of {allowed}, got {getattr(cfg, name)!r}")
 
@@ -107,10 +127,11 @@ def _loss_terms(out: dict, cas: torch.Tensor, labels: torch.Tensor, pairs: Seque
     "Each loss term of Eq. 22 as a function without arguments: only the terms switched on are computed."
     T = cas.shape[1]
     kw = dict(label_norm=cfg.label_norm, eps=cfg.label_eps)
+    pool = lambda s: me_pool_view(s, cfg.me_pool, cfg.me_pool_window)   # the paper's top-K, or the ME as a local peak
     return {
         "sc": lambda: loss_sc(_get(out, "attn_rgb", 2), _get(out, "attn_flow", 2)),
-        "dc1": lambda: mil_loss(cas, labels, cfg.h, True, **kw).mean(),
-        "dc2": lambda: mil_loss(_get(out, "cas_supp", 3), labels, cfg.h, False, **kw).mean(),
+        "dc1": lambda: mil_loss(pool(cas), labels, cfg.h, True, **kw).mean(),
+        "dc2": lambda: mil_loss(pool(_get(out, "cas_supp", 3)), labels, cfg.h, False, **kw).mean(),
         "dc3": lambda: loss_dc3(cas, labels, _duration_mask(_get(out, "attn", 2), cfg), cfg.h, mode=cfg.mask_mode, **kw),
         "fc": lambda: feature_consistency(_get(out, "features", 3), _get(out, "attn", 2), _get(out, cfg.fc_weights_from, 3),
                                           labels, pairs, k_from_h(T, cfg.h)[0], tau=cfg.fc_tau, similarity=cfg.fc_similarity),

@@ -60,7 +60,7 @@ class MCWES(nn.Module):
         c = dim * len(self.streams)                                    # C: fused width (2D, or D)
         self.enhancer = make_enhancer(cfg, dim, kernel_size=kernel_size, device="meta")  # allocated below, once
         self.attention = nn.ModuleList(AttentionGenerator(dim, cfg.attn_hidden, cfg.dropout_attn, cfg.leaky_slope,
-                                                          kernel_size, cfg.padding_mode, device="meta") for _ in self.streams)
+                                                          cfg.attn_kernel_size, cfg.padding_mode, device="meta") for _ in self.streams)
         with torch.device("meta"):
             self.fusion = nn.Linear(c, c)                               # conv 1x1 on cat(O_rgb, O_flow)
             self.cls_conv = nn.Conv1d(c, c, kernel_size, padding=kernel_size // 2, padding_mode=cfg.padding_mode)
