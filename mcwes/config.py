@@ -67,7 +67,7 @@ class ModelConfig:
     dropout_fusion: Annotated[float, DROPOUT] = 0.7   # dropout after the fusion of the two streams
     dropout_cls: Annotated[float, DROPOUT] = 0.7      # dropout before each classifier convolution
     leaky_slope: Annotated[float, NON_NEGATIVE] = 0.2  # negative slope of every LeakyReLU
-    kernel_size: Annotated[int, COUNT] = 3            # temporal kernel (odd) of the aux conv, attention generator and classifier
+    kernel_size: Annotated[int, COUNT] = 3            # temporal kernel (odd) of the aux conv and classifier (the attention generator: attn_kernel_size)
     attn_kernel_size: Annotated[int, COUNT] = 3       # temporal kernel (odd) of the attention generator alone: 3 (paper); 1 sees one snippet (36_learning)
     padding_mode: Literal["replicate", "zeros"] = "replicate"  # of those convs: replicate (edge snippet repeated) or zeros (CO2-Net)
     init: Literal["pytorch", "co2net"] = "co2net"     # weight init: pytorch (each layer's default) or co2net (kaiming_uniform, zero bias; SPEC 2)
