@@ -220,18 +220,20 @@ class Config:
 
 # %% ../nbs/00_config.ipynb #e693a56c
 # (fields, check, why): every field named must exist; `check(cfg)` is True when the configuration is fine
+def _odd(field: str, why: str) -> tuple:
+    "The rule 'dotted `field` is odd', explained by `why`."
+    return ((field,), lambda c: _get(c, field) % 2 == 1, why)
+
+_KEEPS_T, _CENTRED = "must be odd, so that the convolutions keep the length T", "must be odd, so that the running median is centred"
 _RULES = [
     (("train.n_pairs", "train.batch_size"), lambda c: 2 * c.train.n_pairs <= c.train.batch_size,
      "the first 2 * n_pairs videos of a batch form its pairs, so 2 * n_pairs must be <= batch_size"),
     (("loss.omega_l", "loss.omega_u"), lambda c: c.loss.omega_l <= c.loss.omega_u, "the masked band needs omega_l <= omega_u"),
     (("spot.thr_start", "spot.thr_stop"), lambda c: c.spot.thr_start <= c.spot.thr_stop, "multi-threshold needs thr_start <= thr_stop"),
-    (("model.kernel_size",), lambda c: c.model.kernel_size % 2 == 1, "must be odd, so that the convolutions keep the length T"),
-    (("loss.me_pool_window",), lambda c: c.loss.me_pool_window % 2 == 1, "must be odd, so that the running median is centred"),
-    (("model.attn_kernel_size",), lambda c: c.model.attn_kernel_size % 2 == 1, "must be odd, so that the convolutions keep the length T"),
+    _odd("model.kernel_size", _KEEPS_T), _odd("model.attn_kernel_size", _KEEPS_T), _odd("loss.me_pool_window", _CENTRED),
     (("model.streams",), lambda c: c.model.streams in (("rgb", "flow"), ("rgb",), ("flow",)), "must be rgb,flow or rgb or flow"),
     (("eval.map_ious",), lambda c: len(c.eval.map_ious) > 0, "needs at least one IoU threshold"),
-    (("data.normalize_window",), lambda c: c.data.normalize_window % 2 == 1, "must be odd, so that the running median is centred"),
-    (("flow.median_filtering",), lambda c: c.flow.median_filtering % 2 == 1, "must be odd (1: no median filter)"),
+    _odd("data.normalize_window", _CENTRED), _odd("flow.median_filtering", "must be odd (1: no median filter)"),
     (("extract.nose_box",), lambda c: c.extract.nose_box[0] < c.extract.nose_box[2] and c.extract.nose_box[1] < c.extract.nose_box[3],
      "needs x0 < x1 and y0 < y1"),
     (("extract.eye_box",), lambda c: c.extract.eye_box[0] < c.extract.eye_box[2] <= 0.5 and c.extract.eye_box[1] < c.extract.eye_box[3],
