@@ -1,0 +1,60 @@
+"""Would pseudo-labels from the model's own detections teach it the MEs? (36_learning §6, `learning/pseudo_label_premise.json`)
+
+Pseudo-label refinement retrains a model on the confident detections of its first training, in its *training*
+videos, where the video-level labels say which kinds are present. It can only help if those detections are
+mostly right. This measures them on the training videos of the 8 ME-rich folds of a 22-fold run saved with
+checkpoints (the development twins' default runs): the share of annotated MEs and MaEs in their video's attention
+top eighth (and, for the MEs, under the flow-stream norm of the model input), and the share of each video's
+best-scored ME-kind (MaE-kind) proposals, in videos labelled with an ME (a MaE), that overlap an annotated interval
+of that kind, or of any kind. A video counts once per fold that trains on it. Usage, from the repository root:
+
+    python nbs/learning/scripts/pseudo_label_premise.py nbs/learning/pseudo_label_premise.json dev1=RUN1 dev2=RUN2
+"""
+import json, sys
+import numpy as np
+from mcwes.config import load_config
+from mcwes.loso import load_dataset
+from mcwes.metrics import interval_iou
+from mcwes.spotting import spot_outputs
+from mcwes.train import load_checkpoint, predict_video
+
+SUBJECTS = ["s27", "s16", "s24", "s31", "s32", "s25", "s23", "s37"]     # the 8 folds holding 48 of the 57 MEs
+PSEUDO = (("ME top-1", "ME", 1), ("ME top-2", "ME", 2), ("MaE top-1", "MaE", 1))
+
+def in_top_eighth(score: np.ndarray, span: slice) -> bool:
+    "Whether the best snippet of `span` beats at least 7/8 of the video's snippets under `score` (T,)."
+    return bool((score < score[span].max()).mean() >= 7 / 8)
+
+def premise(run: str, twin: str, seed: int = 0) -> dict:
+    cfg = load_config(f"{run}/config.json").override("spot.tcam=softmax")   # today's default scoring (the runs predate it)
+    inp = json.load(open(f"{run}/inputs.json"))
+    data = load_dataset(inp["features"]["folder"], inp["annotations"]["file"], cfg); ann = data.annotations
+    st, D = cfg.data.stride, data.features[data.videos.video[0]].shape[1] // len(cfg.model.streams)
+    top = {"me_attention": [], "me_flow_norm": [], "mae_attention": []}
+    pl = {k: [0, 0, 0] for k, _, _ in PSEUDO}                          # proposals, on their kind, on any expression
+    for s in SUBJECTS:
+        model, _, info = load_checkpoint(f"{run}/seed_{seed}/folds/{s}/checkpoint.pt")
+        for v in info["train_videos"]:
+            gv, x = ann[ann.video == v], data.features[v]
+            o = predict_video(model, x); a = o["attn"]; T = len(a)
+            flow = np.linalg.norm(x[:, -D:], axis=1)                    # (T,) flow half of the normalised input
+            for g in gv.itertuples():
+                span = slice(g.onset // st, min(T - 1, g.offset // st) + 1)
+                if g.kind == "ME": top["me_attention"].append(in_top_eighth(a, span)); top["me_flow_norm"].append(in_top_eighth(flow, span))
+                else: top["mae_attention"].append(in_top_eighth(a, span))
+            p = spot_outputs(o, cfg, v).sort_values("score", ascending=False, kind="stable")
+            G = gv[["onset", "offset"]].to_numpy()
+            for key, kind, n in PSEUDO:
+                gk = gv[gv.kind == kind][["onset", "offset"]].to_numpy(); P = p[p.kind == kind][["onset", "offset"]].to_numpy()[:n]
+                if not len(gk) or not len(P): continue                  # only where the video label holds the kind
+                pl[key][0] += len(P); pl[key][1] += int((interval_iou(P, gk) > 0).any(1).sum())
+                pl[key][2] += int((interval_iou(P, G) > 0).any(1).sum())
+    out = {"twin": twin, "run": run, "spot.tcam": cfg.spot.tcam, "train_me": len(top["me_attention"]), "train_mae": len(top["mae_attention"])}
+    out |= {f"{k}_top8": round(float(np.mean(v)), 3) for k, v in top.items()}
+    for key, (n, hk, ha) in pl.items():
+        out |= {f"{key}: proposals": n, f"{key}: on its kind": round(hk / n, 3), f"{key}: on any expression": round(ha / n, 3)}
+    return out
+
+if __name__ == "__main__":
+    rows = [premise(run, twin) for twin, run in (a.split("=", 1) for a in sys.argv[2:])]
+    open(sys.argv[1], "w").write(json.dumps(rows, indent=1) + "\n"); print(json.dumps(rows, indent=1))
