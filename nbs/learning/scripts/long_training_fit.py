@@ -3,7 +3,8 @@
 Trains one LOSO fold of a run's configuration for N iterations (the run's `train.iterations` replaced; same seed
 and fold streams as `mcwes loso`), then reports the share of the annotated MEs and MaEs of its *training* videos,
 and of the held-out MEs, in their video's attention top eighth, with the mean of the last 20 logged values of
-the total loss and of L2_dc. Usage, from the repository root (one line of JSON per call, appended to OUT):
+the total loss and of L2_dc, and the AUC of the video-level ME probability (L2_dc's view) for the training
+videos' has-ME labels (`pseudo_label_premise.me_label_auc`). Usage, from the repository root (one line of JSON per call, appended to OUT):
 
     OMP_NUM_THREADS=1 python nbs/learning/scripts/long_training_fit.py RUN TWIN SUBJECT ITERATIONS OUT
 """
@@ -13,6 +14,7 @@ from mcwes.config import load_config
 from mcwes.data import loso_folds, weak_labels
 from mcwes.loso import load_dataset
 from mcwes.train import TrainingSet, predict_video, train_model
+from pseudo_label_premise import me_label_auc
 
 def top_eighth(model, data, videos, kind: str, stride: int) -> float:
     "Share of the annotated intervals of `kind` in `videos` whose best snippet beats 7/8 of its video's attention."
@@ -36,6 +38,7 @@ def fit(run: str, twin: str, subject: str, iterations: int) -> dict:
     return dict(twin=twin, subject=subject, iterations=iterations,
                 train_me_top8=top_eighth(res.model, data, fold.train, "ME", cfg.data.stride), train_mae_top8=top_eighth(res.model, data, fold.train, "MaE", cfg.data.stride),
                 test_me_top8=top_eighth(res.model, data, fold.test, "ME", cfg.data.stride),
+                train_me_label_auc=round(me_label_auc(res.model, data, fold.train, cfg.loss.h), 3),
                 loss_total=round(float(h.total.mean()), 3), loss_dc2=round(float(h.dc2.mean()), 3))
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ mostly right. This measures them on the training videos of the 8 ME-rich folds o
 checkpoints (the development twins' default runs): the share of annotated MEs and MaEs in their video's attention
 top eighth (and, for the MEs, under the flow-stream norm of the model input), and the share of each video's
 best-scored ME-kind (MaE-kind) proposals, in videos labelled with an ME (a MaE), that overlap an annotated interval
-of that kind, or of any kind. A video counts once per fold that trains on it. Usage, from the repository root:
+of that kind, or of any kind. A video counts once per fold that trains on it. Beside them, whether the model
+has learned its training videos' ME *labels*: the AUC of its video-level ME probability (the softmax of the top-K
+pooled attention-weighted T-CAM, as L2_dc sees it) for "the video holds an ME", per fold on its training videos
+(median over the folds) and on the held-out videos of the 8 folds together. Usage, from the repository root:
 
     python nbs/learning/scripts/pseudo_label_premise.py nbs/learning/pseudo_label_premise.json dev1=RUN1 dev2=RUN2
 """
@@ -15,7 +18,7 @@ import numpy as np
 from mcwes.config import load_config
 from mcwes.loso import load_dataset
 from mcwes.metrics import interval_iou
-from mcwes.spotting import spot_outputs
+from mcwes.spotting import spot_outputs, video_probabilities
 from mcwes.train import load_checkpoint, predict_video
 
 SUBJECTS = ["s27", "s16", "s24", "s31", "s32", "s25", "s23", "s37"]     # the 8 folds holding 48 of the 57 MEs
@@ -25,6 +28,17 @@ def in_top_eighth(score: np.ndarray, span: slice) -> bool:
     "Whether the best snippet of `span` beats at least 7/8 of the video's snippets under `score` (T,)."
     return bool((score < score[span].max()).mean() >= 7 / 8)
 
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    "P(a positive scores above a negative), ties counting 1/2."
+    pos, neg = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
+    return float((pos > neg).mean() + 0.5 * (pos == neg).mean())
+
+def me_label_auc(model, data, videos, h) -> float:
+    "AUC of the video-level ME probability (L2_dc's view) for the videos' has-ME labels."
+    has = {v: (data.annotations[data.annotations.video == v].kind == "ME").any() for v in videos}
+    p = {v: video_probabilities(predict_video(model, data.features[v])["cas_supp"], h)[1] for v in videos}
+    return auc([p[v] for v in videos if has[v]], [p[v] for v in videos if not has[v]])
+
 def premise(run: str, twin: str, seed: int = 0) -> dict:
     cfg = load_config(f"{run}/config.json").override("spot.tcam=softmax")   # today's default scoring (the runs predate it)
     inp = json.load(open(f"{run}/inputs.json"))
@@ -32,8 +46,13 @@ def premise(run: str, twin: str, seed: int = 0) -> dict:
     st, D = cfg.data.stride, data.features[data.videos.video[0]].shape[1] // len(cfg.model.streams)
     top = {"me_attention": [], "me_flow_norm": [], "mae_attention": []}
     pl = {k: [0, 0, 0] for k, _, _ in PSEUDO}                          # proposals, on their kind, on any expression
+    train_auc, held_p, held_has = [], [], []
     for s in SUBJECTS:
         model, _, info = load_checkpoint(f"{run}/seed_{seed}/folds/{s}/checkpoint.pt")
+        train_auc.append(me_label_auc(model, data, info["train_videos"], cfg.loss.h))
+        for v in data.videos[data.videos.subject == s].video:
+            held_p.append(video_probabilities(predict_video(model, data.features[v])["cas_supp"], cfg.loss.h)[1])
+            held_has.append((ann[ann.video == v].kind == "ME").any())
         for v in info["train_videos"]:
             gv, x = ann[ann.video == v], data.features[v]
             o = predict_video(model, x); a = o["attn"]; T = len(a)
@@ -51,6 +70,9 @@ def premise(run: str, twin: str, seed: int = 0) -> dict:
                 pl[key][2] += int((interval_iou(P, G) > 0).any(1).sum())
     out = {"twin": twin, "run": run, "spot.tcam": cfg.spot.tcam, "train_me": len(top["me_attention"]), "train_mae": len(top["mae_attention"])}
     out |= {f"{k}_top8": round(float(np.mean(v)), 3) for k, v in top.items()}
+    held_p, held_has = np.asarray(held_p), np.asarray(held_has)
+    out |= {"ME label AUC, training videos": round(float(np.median(train_auc)), 3),
+            "ME label AUC, held-out videos": round(auc(held_p[held_has], held_p[~held_has]), 3)}
     for key, (n, hk, ha) in pl.items():
         out |= {f"{key}: proposals": n, f"{key}: on its kind": round(hk / n, 3), f"{key}: on any expression": round(ha / n, 3)}
     return out
