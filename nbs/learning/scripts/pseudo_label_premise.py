@@ -12,12 +12,15 @@ pooled attention-weighted T-CAM, as L2_dc sees it) for "the video holds an ME", 
 (median over the folds) and on the held-out videos of the 8 folds together. Usage, from the repository root:
 
     python nbs/learning/scripts/pseudo_label_premise.py nbs/learning/pseudo_label_premise.json dev1=RUN1 dev2=RUN2
+
+The committed record names each run by how it was made instead of its path; its `L256 h x2` rows come from the
+8-fold screening runs of `--set data.sampled_length=256 loss.h=14,18,10`, saved with checkpoints.
 """
 import json, sys
 import numpy as np
 from mcwes.config import load_config
 from mcwes.loso import load_dataset
-from mcwes.metrics import interval_iou
+from mcwes.metrics import interval_iou, ranking_auc
 from mcwes.spotting import spot_outputs, video_probabilities
 from mcwes.train import load_checkpoint, predict_video
 
@@ -28,16 +31,11 @@ def in_top_eighth(score: np.ndarray, span: slice) -> bool:
     "Whether the best snippet of `span` beats at least 7/8 of the video's snippets under `score` (T,)."
     return bool((score < score[span].max()).mean() >= 7 / 8)
 
-def auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    "P(a positive scores above a negative), ties counting 1/2."
-    pos, neg = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
-    return float((pos > neg).mean() + 0.5 * (pos == neg).mean())
-
 def me_label_auc(model, data, videos, h) -> float:
     "AUC of the video-level ME probability (L2_dc's view) for the videos' has-ME labels."
-    has = {v: (data.annotations[data.annotations.video == v].kind == "ME").any() for v in videos}
-    p = {v: video_probabilities(predict_video(model, data.features[v])["cas_supp"], h)[1] for v in videos}
-    return auc([p[v] for v in videos if has[v]], [p[v] for v in videos if not has[v]])
+    has = [(data.annotations[data.annotations.video == v].kind == "ME").any() for v in videos]
+    p = [video_probabilities(predict_video(model, data.features[v])["cas_supp"], h)[1] for v in videos]
+    return ranking_auc(p, has)
 
 def premise(run: str, twin: str, seed: int = 0) -> dict:
     cfg = load_config(f"{run}/config.json").override("spot.tcam=softmax")   # today's default scoring (the runs predate it)
@@ -70,9 +68,8 @@ def premise(run: str, twin: str, seed: int = 0) -> dict:
                 pl[key][2] += int((interval_iou(P, G) > 0).any(1).sum())
     out = {"twin": twin, "run": run, "spot.tcam": cfg.spot.tcam, "train_me": len(top["me_attention"]), "train_mae": len(top["mae_attention"])}
     out |= {f"{k}_top8": round(float(np.mean(v)), 3) for k, v in top.items()}
-    held_p, held_has = np.asarray(held_p), np.asarray(held_has)
     out |= {"ME label AUC, training videos": round(float(np.median(train_auc)), 3),
-            "ME label AUC, held-out videos": round(auc(held_p[held_has], held_p[~held_has]), 3)}
+            "ME label AUC, held-out videos": round(ranking_auc(held_p, held_has), 3)}
     for key, (n, hk, ha) in pl.items():
         out |= {f"{key}: proposals": n, f"{key}: on its kind": round(hk / n, 3), f"{key}: on any expression": round(ha / n, 3)}
     return out
