@@ -14,16 +14,13 @@ from mcwes.config import load_config
 from mcwes.data import loso_folds, weak_labels
 from mcwes.loso import load_dataset
 from mcwes.train import TrainingSet, predict_video, train_model
-from pseudo_label_premise import me_label_auc
+from pseudo_label_premise import me_label_auc, top_eighth_hits
 
-def top_eighth(model, data, videos, kind: str, stride: int) -> float:
+def top_eighth(model, data, videos, kind: str, data_cfg) -> float:
     "Share of the annotated intervals of `kind` in `videos` whose best snippet beats 7/8 of its video's attention."
-    ann, st, hits = data.annotations, stride, []
-    for v in videos:
-        a = predict_video(model, data.features[v])["attn"]; T = len(a)
-        for g in ann[(ann.video == v) & (ann.kind == kind)].itertuples():
-            span = slice(g.onset // st, min(T - 1, g.offset // st) + 1)
-            hits.append(bool((a < a[span].max()).mean() >= 7 / 8))
+    ann = data.annotations
+    hits = [h for v in videos for h in top_eighth_hits(predict_video(model, data.features[v])["attn"],
+                                                       ann[(ann.video == v) & (ann.kind == kind)], data_cfg)]
     return round(float(np.mean(hits)), 3)
 
 def fit(run: str, twin: str, subject: str, iterations: int) -> dict:
@@ -36,8 +33,8 @@ def fit(run: str, twin: str, subject: str, iterations: int) -> dict:
                       seed=0, fold=i, progress=False)                       # the fold's streams, as mcwes loso
     h = res.history.tail(20)
     return dict(twin=twin, subject=subject, iterations=iterations,
-                train_me_top8=top_eighth(res.model, data, fold.train, "ME", cfg.data.stride), train_mae_top8=top_eighth(res.model, data, fold.train, "MaE", cfg.data.stride),
-                test_me_top8=top_eighth(res.model, data, fold.test, "ME", cfg.data.stride),
+                train_me_top8=top_eighth(res.model, data, fold.train, "ME", cfg.data), train_mae_top8=top_eighth(res.model, data, fold.train, "MaE", cfg.data),
+                test_me_top8=top_eighth(res.model, data, fold.test, "ME", cfg.data),
                 train_me_label_auc=round(me_label_auc(res.model, data, fold.train, cfg.loss.h), 3),
                 loss_total=round(float(h.total.mean()), 3), loss_dc2=round(float(h.dc2.mean()), 3))
 

@@ -22,14 +22,16 @@ from mcwes.config import load_config
 from mcwes.loso import load_dataset
 from mcwes.metrics import interval_iou, ranking_auc
 from mcwes.spotting import spot_outputs, video_probabilities
+from mcwes.synthetic import interval_mask
 from mcwes.train import load_checkpoint, predict_video
 
 SUBJECTS = ["s27", "s16", "s24", "s31", "s32", "s25", "s23", "s37"]     # the 8 folds holding 48 of the 57 MEs
 PSEUDO = (("ME top-1", "ME", 1), ("ME top-2", "ME", 2), ("MaE top-1", "MaE", 1))
 
-def in_top_eighth(score: np.ndarray, span: slice) -> bool:
-    "Whether the best snippet of `span` beats at least 7/8 of the video's snippets under `score` (T,)."
-    return bool((score < score[span].max()).mean() >= 7 / 8)
+def top_eighth_hits(score: np.ndarray, intervals, data_cfg) -> list[bool]:
+    "Per row of `intervals` (one video's): whether its best snippet (`interval_mask`'s) beats 7/8 of the video's `score` (T,)."
+    mask = lambda i: interval_mask(intervals.iloc[[i]], len(score), data_cfg.stride, data_cfg.snippet_length)   # (T,)
+    return [bool((score < score[mask(i)].max()).mean() >= 7 / 8) for i in range(len(intervals))]
 
 def me_label_auc(model, data, videos, h) -> float:
     "AUC of the video-level ME probability (L2_dc's view) for the videos' has-ME labels."
@@ -41,7 +43,7 @@ def premise(run: str, twin: str, seed: int = 0) -> dict:
     cfg = load_config(f"{run}/config.json").override("spot.tcam=softmax")   # today's default scoring (the runs predate it)
     inp = json.load(open(f"{run}/inputs.json"))
     data = load_dataset(inp["features"]["folder"], inp["annotations"]["file"], cfg); ann = data.annotations
-    st, D = cfg.data.stride, data.features[data.videos.video[0]].shape[1] // len(cfg.model.streams)
+    D = data.features[data.videos.video[0]].shape[1] // len(cfg.model.streams)
     top = {"me_attention": [], "me_flow_norm": [], "mae_attention": []}
     pl = {k: [0, 0, 0] for k, _, _ in PSEUDO}                          # proposals, on their kind, on any expression
     train_auc, held_p, held_has = [], [], []
@@ -53,12 +55,11 @@ def premise(run: str, twin: str, seed: int = 0) -> dict:
             held_has.append((ann[ann.video == v].kind == "ME").any())
         for v in info["train_videos"]:
             gv, x = ann[ann.video == v], data.features[v]
-            o = predict_video(model, x); a = o["attn"]; T = len(a)
+            o = predict_video(model, x); a = o["attn"]
             flow = np.linalg.norm(x[:, -D:], axis=1)                    # (T,) flow half of the normalised input
-            for g in gv.itertuples():
-                span = slice(g.onset // st, min(T - 1, g.offset // st) + 1)
-                if g.kind == "ME": top["me_attention"].append(in_top_eighth(a, span)); top["me_flow_norm"].append(in_top_eighth(flow, span))
-                else: top["mae_attention"].append(in_top_eighth(a, span))
+            me, mae = gv[gv.kind == "ME"], gv[gv.kind == "MaE"]
+            top["me_attention"] += top_eighth_hits(a, me, cfg.data); top["me_flow_norm"] += top_eighth_hits(flow, me, cfg.data)
+            top["mae_attention"] += top_eighth_hits(a, mae, cfg.data)
             p = spot_outputs(o, cfg, v).sort_values("score", ascending=False, kind="stable")
             G = gv[["onset", "offset"]].to_numpy()
             for key, kind, n in PSEUDO:

@@ -12,8 +12,9 @@ import json, sys
 import numpy as np, pandas as pd
 from mcwes.config import load_config
 from mcwes.loso import _evaluate, load_dataset, load_fold_outputs
-from mcwes.metrics import ranking_auc
+from mcwes.metrics import attention_stats
 from mcwes.spotting import spot_outputs
+from pseudo_label_premise import top_eighth_hits
 
 SUBJECTS = ["s27", "s16", "s24", "s31", "s32", "s25", "s23", "s37"]     # the 8 folds holding 48 of the 57 MEs
 
@@ -24,17 +25,11 @@ def summary(run: str, subjects=None, overrides=()) -> dict:
     outs = load_fold_outputs(run, 0); subject_of = dict(zip(data.videos.video, data.videos.subject))
     vids = [v for v in outs if subjects is None or subject_of[v] in subjects]
     m = _evaluate(pd.concat([spot_outputs(outs[v], cfg, v) for v in vids], ignore_index=True), data, cfg, vids)
-    top8, aucs, spread = [], [], []
-    for v in vids:
-        a = outs[v]["attn"]; T = len(a); inside = np.zeros(T, bool)
-        spread.append(np.percentile(a, 95) - np.percentile(a, 5))
-        for r in ann[ann.video == v].itertuples():
-            s0, s1 = r.onset // cfg.data.stride, min(r.offset // cfg.data.stride, T - 1); inside[s0:s1 + 1] = True
-            if r.kind == "ME": top8.append((a < a[s0:s1 + 1].max()).mean() >= 7 / 8)
-        if inside.any() and not inside.all(): aucs.append(ranking_auc(a, inside))
+    top8 = [h for v in vids for h in top_eighth_hits(outs[v]["attn"], ann[(ann.video == v) & (ann.kind == "ME")], cfg.data)]
+    att = attention_stats({v: outs[v]["attn"] for v in vids}, ann, stride=cfg.data.stride, snippet_length=cfg.data.snippet_length)
     return dict(f1=round(m["f1"], 3), f1_mae=round(m["f1_mae"], 3), f1_me=round(m["f1_me"], 3), tp_me=int(m["tp_me"]),
                 m_me=int(m["m_me"]), n_me=int(m["n_me"]), n=int(m["n"]), me_top8=round(float(np.mean(top8)), 3),
-                attention=dict(auc=round(float(np.median(aucs)), 3), range=round(float(np.median(spread)), 3)))
+                attention=dict(auc=round(att["attn_auc"], 3), range=round(att["attn_range"], 3)))
 
 if __name__ == "__main__":
     args = sys.argv[1:]; sets = args[args.index("--set") + 1:] if "--set" in args else []
